@@ -1,0 +1,132 @@
+"""The ``callbridge`` command. The only module that patches the standard library for gevent."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger("app.cli")
+
+
+def _patch_for_gevent() -> None:
+    from gevent import monkey  # noqa: PLC0415 - must run before anything imports socket or threading
+
+    monkey.patch_all()
+    from psycogreen.gevent import patch_psycopg  # noqa: PLC0415
+
+    patch_psycopg()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _settings(**overrides: Any) -> Settings:
+    from app.config import SettingsError, load_settings  # noqa: PLC0415
+
+    try:
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    _configure_logging(settings.log_level)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="callbridge")
+def cli() -> None:
+    """Callbridge: a voice AI agent on real phone calls, with FreeSWITCH as the media gateway.
+
+    Settings come from CALLBRIDGE_* environment variables (see docs/configuration.md).
+    """
+
+
+@cli.command()
+@click.option(
+    "--caller-text",
+    default="Hi, I would like to book an appointment for tomorrow morning, please.",
+    show_default=True,
+    help="What the simulated caller says (rendered with Piper).",
+)
+@click.option(
+    "--caller-wav",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Use this WAV as the caller's voice instead.",
+)
+@click.option("--call-type", type=click.Choice(["sip", "webrtc"]), default="sip", show_default=True)
+@click.option(
+    "--timeout", type=float, default=90.0, show_default=True, help="Give up after this many seconds."
+)
+def demo(caller_text: str, caller_wav: Path | None, call_type: str, timeout: float) -> None:
+    """Place one inbound call through the whole stack against the FreeSWITCH stand-in and show what happened."""
+    from app.demo import run_demo  # noqa: PLC0415
+
+    settings = _settings(no_input_timeout=3.0, max_no_input=1)
+    sys.exit(
+        run_demo(
+            settings, caller_text=caller_text, caller_wav=caller_wav, call_type=call_type, timeout=timeout
+        )
+    )
+
+
+@cli.command()
+def serve() -> None:
+    """Run the controller and the media worker against a real FreeSWITCH."""
+    from app.serve import run_serve  # noqa: PLC0415
+
+    sys.exit(run_serve(_settings()))
+
+
+@cli.group()
+def db() -> None:
+    """Manage the call-log database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the SQL migrations in sql/ that this database has not seen (safe to repeat)."""
+    from app.store import upgrade  # noqa: PLC0415
+
+    settings = _settings()
+    applied = upgrade(settings.database_url)
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--events", "events_of", metavar="UUID", help="Show the events and turns of one call.")
+def calls(limit: int, events_of: str | None) -> None:
+    """Recent calls as a table (or one call's events and turns)."""
+    from app.report import print_call_detail, print_calls  # noqa: PLC0415
+    from app.store import CallLog  # noqa: PLC0415
+
+    settings = _settings()
+    call_log = CallLog.open(settings.database_url)
+    try:
+        if events_of:
+            if not print_call_detail(call_log, events_of):
+                raise click.ClickException(f"no call {events_of}")
+        else:
+            print_calls(call_log.recent_calls(limit))
+    finally:
+        call_log.close()
+
+
+def main() -> None:
+    _patch_for_gevent()
+    cli()
+
+
+if __name__ == "__main__":
+    main()

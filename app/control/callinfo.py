@@ -1,0 +1,92 @@
+"""What a call is, read from FreeSWITCH's channel data (the ``connect`` reply or any channel event)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.domain import CallId, CallType, Direction, parse_call_id
+from app.esl.protocol import Event
+
+CALL_TYPE_VARIABLE = "call_type"
+DIRECTION_VARIABLE = "callbridge_direction"
+CALLEE_VARIABLE = "callbridge_callee"
+CAMPAIGN_VARIABLE = "callbridge_campaign"
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    uuid: CallId
+    direction: Direction
+    call_type: CallType
+    caller: str | None
+    callee: str | None
+    gateway: str | None
+    campaign_ref: str | None
+    answered: bool
+    rate: int | None
+    channel_name: str
+
+
+def call_info_from_channel(channel: Event) -> CallInfo:
+    """Build :class:`CallInfo`; raises ValueError when the channel has no usable uuid.
+
+    The call type comes from the ``call_type`` variable the dialplan sets; a Verto channel without it is
+    WebRTC. Calls we originate carry ``callbridge_direction=outbound`` and the dialled number.
+    """
+    uuid = parse_call_id(channel.get("Unique-ID") or channel.variable("uuid") or "")
+    channel_name = channel.get("Channel-Name", "") or ""
+    declared_type = (channel.variable(CALL_TYPE_VARIABLE) or "").strip().lower()
+    if declared_type in {t.value for t in CallType}:
+        call_type = CallType(declared_type)
+    else:
+        call_type = CallType.WEBRTC if channel_name.startswith("verto") else CallType.SIP
+    declared_direction = (channel.variable(DIRECTION_VARIABLE) or "").strip().lower()
+    direction = Direction.OUTBOUND if declared_direction == "outbound" else Direction.INBOUND
+    if direction is Direction.OUTBOUND:
+        caller = channel.get("Caller-Caller-ID-Number") or channel.variable("origination_caller_id_number")
+        callee = channel.variable(CALLEE_VARIABLE) or channel.get("Caller-Destination-Number")
+    else:
+        caller = channel.get("Caller-Caller-ID-Number")
+        callee = channel.get("Caller-Destination-Number")
+    return CallInfo(
+        uuid=uuid,
+        direction=direction,
+        call_type=call_type,
+        caller=caller or None,
+        callee=callee or None,
+        gateway=channel.variable("sip_gateway_name") or None,
+        campaign_ref=channel.variable(CAMPAIGN_VARIABLE) or None,
+        answered=channel.get("Answer-State") == "answered",
+        rate=codec_rate(channel),
+        channel_name=channel_name,
+    )
+
+
+def codec_rate(channel: Event) -> int | None:
+    """The rate of audio written to the caller, when the channel has negotiated a codec."""
+    for key in ("Channel-Write-Codec-Rate", "variable_write_rate", "variable_rtp_use_codec_rate"):
+        raw = channel.get(key)
+        if raw and raw.isdigit() and int(raw) > 0:
+            return int(raw)
+    return None
+
+
+def speech_rate(codec: int | None, call_type: CallType) -> int:
+    """8 kHz for narrowband (G.711) calls; 16 kHz for wideband and WebRTC (Opus)."""
+    if call_type is CallType.WEBRTC:
+        return 16000
+    return 8000 if (codec or 8000) <= 8000 else 16000
+
+
+def event_time(event: Event, fallback: datetime) -> datetime:
+    """When FreeSWITCH raised the event (``Event-Date-Timestamp``, microseconds since the epoch)."""
+    raw = event.get("Event-Date-Timestamp") or ""
+    if raw.isdigit():
+        return datetime.fromtimestamp(int(raw) / 1_000_000, tz=UTC)
+    return fallback
+
+
+def int_variable(event: Event, name: str) -> int | None:
+    raw = event.variable(name) or ""
+    return int(raw) if raw.lstrip("-").isdigit() else None

@@ -1,0 +1,270 @@
+"""Runs a :class:`CallSession` on each FreeSWITCH ``socket`` connection and carries out its actions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import gevent
+import gevent.queue
+from greenswitch import esl as gs
+
+from app.control import actions as a
+from app.control.callinfo import CallInfo, call_info_from_channel
+from app.control.session import AUDIO_STREAM_SUBCLASSES, SUBSCRIBED_EVENTS, CallSession, SessionPolicy
+from app.esl import commands
+from app.esl.connection import CommandTimeout, Notice, OutboundSocket, reply_ok, reply_text
+from app.esl.protocol import Event
+from app.store import NewCall
+
+log = logging.getLogger(__name__)
+
+Inbox = Event | a.CommandResult | a.SpeechReady | a.TimerFired | a.ConnectionLost
+
+
+class CallRecorder(Protocol):
+    """What the controller needs from the call log (see :class:`app.store.CallLog`)."""
+
+    def start_call(self, call: NewCall) -> bool: ...
+    def mark_answered(self, uuid: str, at: datetime) -> None: ...
+    def add_event(
+        self, uuid: str, name: str, at: datetime, detail: dict[str, object] | None = None
+    ) -> None: ...
+    def add_turn(
+        self,
+        uuid: str,
+        *,
+        speaker: str,
+        text: str,
+        started_at: datetime | None,
+        ended_at: datetime | None,
+        interrupted: bool = False,
+        heard_ms: int | None = None,
+        timings: dict[str, object] | None = None,
+    ) -> int: ...
+    def end_call(
+        self,
+        uuid: str,
+        *,
+        at: datetime,
+        hangup_cause: str | None,
+        billsec: int | None,
+        duration: int | None,
+        state: str = "ended",
+    ) -> None: ...
+
+
+class SpeechRenderer(Protocol):
+    def render(self, text: str, rate: int) -> tuple[Path, int]: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CallController:
+    """The application the outbound-socket server runs for every call."""
+
+    def __init__(
+        self,
+        policy: SessionPolicy,
+        recorder: CallRecorder,
+        speech: SpeechRenderer,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        record_attempts: int = 3,
+    ) -> None:
+        self.policy = policy
+        self.recorder = recorder
+        self.speech = speech
+        self.clock = clock
+        self.record_attempts = record_attempts
+        self.finished: gevent.queue.Queue[str] = gevent.queue.Queue()
+
+    def __call__(self, sock: OutboundSocket) -> None:
+        try:
+            channel = sock.connect()
+        except (gs.NotConnectedError, CommandTimeout, OSError) as exc:
+            log.error("socket %s: FreeSWITCH left before connect: %s", sock.label, exc)
+            return
+        try:
+            info = call_info_from_channel(channel)
+        except ValueError as exc:
+            log.error("socket %s: channel without a usable uuid, closing: %s", sock.label, exc)
+            return
+        try:
+            _CallRun(self, sock, info).run()
+        finally:
+            self.finished.put(info.uuid)
+
+
+class _CallRun:
+    """One call's loop: a single greenlet feeds the session, so the session needs no locks."""
+
+    def __init__(self, controller: CallController, sock: OutboundSocket, info: CallInfo) -> None:
+        self.c = controller
+        self.sock = sock
+        self.info = info
+        self.session = CallSession(info, controller.policy)
+        self.inbox: gevent.queue.Queue[Inbox] = gevent.queue.Queue()
+        self.timers: dict[str, gevent.Greenlet] = {}
+        self.log = logging.LoggerAdapter(log, {"call": info.uuid})
+        self.done = False
+
+    def run(self) -> None:
+        self.log.info(
+            "call %s: %s %s call from %s to %s",
+            self.info.uuid,
+            self.info.direction.value,
+            self.info.call_type.value,
+            self.info.caller,
+            self.info.callee,
+        )
+        self.sock.on_event(self._receive)
+        pending = self.session.start(self.c.clock())
+        if not self._subscribe():
+            pending = pending[:1] + self.session.refuse("socket application without 'full'", self.c.clock())
+        self._execute(pending)
+        while not self.done:
+            self._execute(self.session.handle(self.inbox.get(), self.c.clock()))
+        for timer in self.timers.values():
+            timer.kill(block=False)
+        self._say_goodbye_to_socket()
+
+    def _receive(self, item: Event | Notice) -> None:
+        if isinstance(item, Notice):
+            disposition = item.headers.get("Content-Disposition", "")
+            if disposition == "linger":
+                return
+            self.inbox.put(a.ConnectionLost(item.body.strip() or disposition or "disconnected"))
+            return
+        self.inbox.put(item)
+
+    def _subscribe(self) -> bool:
+        subscription = commands.subscribe(SUBSCRIBED_EVENTS, AUDIO_STREAM_SUBCLASSES)
+        for command in ("myevents", subscription, commands.linger()):
+            try:
+                reply = self.sock.send_message(command)
+            except (gs.NotConnectedError, CommandTimeout) as exc:
+                self.inbox.put(a.ConnectionLost(str(exc)))
+                return True
+            if not reply_ok(reply):
+                self.log.error(
+                    "call %s: FreeSWITCH refused %r (%s): the dialplan must use 'socket <host:port> async full'",
+                    self.info.uuid,
+                    command.split(maxsplit=1)[0],
+                    reply_text(reply),
+                )
+                return False
+        return True
+
+    def _execute(self, pending: list[a.Action]) -> None:
+        queue = list(pending)
+        while queue:
+            action = queue.pop(0)
+            follow_up = self._perform(action)
+            if follow_up is not None:
+                queue.extend(self.session.handle(follow_up, self.c.clock()))
+
+    def _perform(self, action: a.Action) -> Inbox | None:
+        match action:
+            case a.Api(tag, command):
+                return self._send(tag, commands.api(command), None)
+            case a.SendMsg(tag, headers):
+                return self._send(tag, "sendmsg", dict(headers))
+            case a.Render(tag, text, rate):
+                gevent.spawn(self._render, tag, text, rate)
+            case a.StartTimer(name, seconds):
+                self._cancel(name)
+                self.timers[name] = gevent.spawn_later(seconds, self.inbox.put, a.TimerFired(name))
+            case a.CancelTimer(name):
+                self._cancel(name)
+            case a.Finish():
+                self.done = True
+            case _:
+                self._record(action)
+        return None
+
+    def _send(self, tag: str, command: str, headers: dict[str, str] | None) -> Inbox | None:
+        try:
+            reply = self.sock.send_message(command, headers)
+        except CommandTimeout as exc:
+            return a.CommandResult(tag, False, str(exc))
+        except gs.NotConnectedError as exc:
+            return a.ConnectionLost(str(exc))
+        return a.CommandResult(tag, reply_ok(reply), reply_text(reply))
+
+    def _render(self, tag: str, text: str, rate: int) -> None:
+        try:
+            path, duration = gevent.get_hub().threadpool.apply(self.c.speech.render, (text, rate))
+        except Exception as exc:  # a broken voice must not kill the call: the session says what happens
+            self.log.exception("call %s: rendering %r failed", self.info.uuid, text[:60])
+            self.inbox.put(a.SpeechReady(tag, None, error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.inbox.put(a.SpeechReady(tag, path, duration_ms=duration))
+
+    def _cancel(self, name: str) -> None:
+        timer = self.timers.pop(name, None)
+        if timer is not None:
+            timer.kill(block=False)
+
+    def _record(self, action: a.Action) -> None:
+        uuid = self.info.uuid
+        for attempt in range(1, self.c.record_attempts + 1):
+            try:
+                self._write_record(action)
+                return
+            except Exception:
+                self.log.exception(
+                    "call %s: writing %s to the call log failed (attempt %d)",
+                    uuid,
+                    type(action).__name__,
+                    attempt,
+                )
+                gevent.sleep(0.2 * attempt)
+
+    def _write_record(self, action: a.Action) -> None:
+        r, uuid = self.c.recorder, self.info.uuid
+        match action:
+            case a.RecordStart(created_at):
+                r.start_call(
+                    NewCall(
+                        uuid=uuid,
+                        direction=self.info.direction.value,
+                        call_type=self.info.call_type.value,
+                        caller=self.info.caller,
+                        callee=self.info.callee,
+                        gateway=self.info.gateway,
+                        campaign_ref=self.info.campaign_ref,
+                        created_at=created_at,
+                    )
+                )
+            case a.RecordAnswered(at):
+                r.mark_answered(uuid, at)
+            case a.RecordEvent(name, at, detail):
+                r.add_event(uuid, name, at, dict(detail))
+            case a.RecordTurn(speaker, text, started, ended, interrupted, heard, timings):
+                r.add_turn(
+                    uuid,
+                    speaker=speaker,
+                    text=text,
+                    started_at=started,
+                    ended_at=ended,
+                    interrupted=interrupted,
+                    heard_ms=heard,
+                    timings=dict(timings),
+                )
+            case a.RecordEnd(at, cause, billsec, duration, state):
+                r.end_call(uuid, at=at, hangup_cause=cause, billsec=billsec, duration=duration, state=state)
+
+    def _say_goodbye_to_socket(self) -> None:
+        if self.sock.connected:
+            try:
+                self.sock.send_message("exit", timeout=2)
+            except (gs.NotConnectedError, CommandTimeout):
+                pass
+        self.sock.close()
+        self.log.info("call %s: session closed", self.info.uuid)

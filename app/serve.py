@@ -1,0 +1,48 @@
+"""``callbridge serve``: the controller and media worker against a real FreeSWITCH."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import gevent
+import gevent.event
+
+from app.config import Settings
+from app.esl.inbound import Backoff, InboundClient
+from app.store import upgrade
+from app.wiring import Stack
+
+log = logging.getLogger(__name__)
+
+
+def run_serve(settings: Settings) -> int:
+    if settings.esl_password is None:
+        log.error("CALLBRIDGE_ESL_PASSWORD is not set: it must match event_socket.conf.xml's password")
+        return 2
+    upgrade(settings.database_url)
+    stack = Stack.build(settings)
+    stack.start()
+    esl = InboundClient(
+        settings.esl_host,
+        settings.esl_port,
+        settings.esl_password.get_secret_value(),
+        connect_timeout=settings.esl_connect_timeout,
+        command_timeout=settings.esl_command_timeout,
+        backoff=Backoff(settings.esl_reconnect_min_delay, settings.esl_reconnect_max_delay),
+    )
+    esl.start()
+    stopping = gevent.event.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(signum, stopping.set)
+    log.info(
+        "serving: FreeSWITCH socket app -> %s:%d, mod_audio_stream -> %s",
+        settings.controller_host,
+        stack.controller_port,
+        settings.media_url,
+    )
+    stopping.wait()
+    log.info("stopping: no new calls; waiting for calls in progress")
+    esl.stop()
+    stack.stop()
+    return 0

