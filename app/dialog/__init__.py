@@ -1,0 +1,41 @@
+"""Dialog brains: what the agent says and does on a call (scripted flows, or a streamed LLM)."""
+
+from app.dialog.base import (
+    Agent,
+    AgentAction,
+    AgentError,
+    AgentFactory,
+    CallContext,
+    CallStarted,
+    CollectDtmf,
+    Dtmf,
+    Hangup,
+    Input,
+    NoInput,
+    Say,
+    SendDtmf,
+    Transfer,
+    Turn,
+    Utterance,
+    check_destination,
+)
+
+__all__ = [
+    "Agent",
+    "AgentAction",
+    "AgentError",
+    "AgentFactory",
+    "CallContext",
+    "CallStarted",
+    "CollectDtmf",
+    "Dtmf",
+    "Hangup",
+    "Input",
+    "NoInput",
+    "Say",
+    "SendDtmf",
+    "Transfer",
+    "Turn",
+    "Utterance",
+    "check_destination",
+]

@@ -1,0 +1,105 @@
+"""YAML read with the line of every value, so a flow's errors can say where they are.
+
+Built on PyYAML's composer (the node graph, which keeps positions) instead of its constructor: mappings
+and lists come back as :class:`YamlMap` and :class:`YamlList`, scalars as :class:`YamlText`, all with a
+1-based ``line``. Scalars stay text as written: ``yes``, ``no`` and ``0800`` are not turned into booleans
+or numbers behind the author's back; the flow loader converts the values it expects to be numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class YamlText(str):
+    """A scalar as written, with its line."""
+
+    line: int
+
+    def __new__(cls, value: str, line: int) -> YamlText:
+        text = super().__new__(cls, value)
+        text.line = line
+        return text
+
+
+class YamlList(list["YamlValue"]):
+    line: int
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+
+
+class YamlMap(dict[str, "YamlValue"]):
+    """A mapping with its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines = {}
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+YamlValue = YamlMap | YamlList | YamlText | None
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    line: int
+    message: str
+
+
+class YamlSyntaxError(ValueError):
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def read_yaml(text: str) -> YamlValue:
+    """Parse one YAML document; raise :class:`YamlSyntaxError` with a line on bad syntax or a repeated key."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise YamlSyntaxError(YamlProblem(line, f"YAML syntax: {exc.problem or exc}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(YamlProblem(1, f"YAML: {exc}")) from None
+    return None if node is None else _convert(node)
+
+
+def _convert(node: Node) -> YamlValue:
+    line = node.start_mark.line + 1
+    if isinstance(node, ScalarNode):
+        if node.tag == _NULL_TAG and node.value in ("", "~", "null", "Null", "NULL"):
+            return None
+        return YamlText(str(node.value), line)
+    if isinstance(node, SequenceNode):
+        items = YamlList(line)
+        items.extend(_convert(child) for child in node.value)
+        return items
+    if isinstance(node, MappingNode):
+        mapping = YamlMap(line)
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, ScalarNode):
+                raise YamlSyntaxError(YamlProblem(key_line, "a key must be plain text"))
+            key = str(key_node.value)
+            if key in mapping:
+                raise YamlSyntaxError(
+                    YamlProblem(key_line, f"key {key!r} repeated (first on line {mapping.key_lines[key]})")
+                )
+            mapping[key] = _convert(value_node)
+            mapping.key_lines[key] = key_line
+        return mapping
+    raise YamlSyntaxError(YamlProblem(line, f"unsupported YAML node {type(node).__name__}"))
