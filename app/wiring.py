@@ -13,6 +13,7 @@ from app.control.session import SessionPolicy
 from app.esl.connection import OutboundServer
 from app.media.meter import StreamReports
 from app.media.server import MediaServer
+from app.media.speech_setup import speech_worker_from
 from app.store import CallLog
 from app.tts.base import SpeechSpool
 from app.tts.piper import PiperTTS
@@ -49,13 +50,21 @@ class Stack:
         call_log = CallLog.open(settings.database_url)
         speech = SpeechSpool(PiperTTS(settings.piper_voice), settings.spool_dir)
         reports = StreamReports()
-        media = MediaServer(settings.media_host, settings.media_port, reports)
+        media = MediaServer(settings.media_host, settings.media_port, speech_worker_from(settings, reports))
         return cls(settings, call_log, speech, media, reports)
 
-    def start(self, media_url: str | None = None) -> None:
-        """Start the media worker, then the controller (``media_url`` overrides the settings' URL)."""
+    def start(self, *, advertise_bound_media: bool = False) -> None:
+        """Start the media worker, then the controller.
+
+        With ``advertise_bound_media`` the controller sends FreeSWITCH the worker's actual address (for
+        port 0 in tests and the demo) instead of ``media_url`` from the settings.
+        """
         self.media.start()
         self.prerender()
+        media_url = None
+        if advertise_bound_media:
+            host, port = self.media.address
+            media_url = f"ws://{host}:{port}"
         policy = policy_from(self.settings, media_url)
         self.controller = CallController(policy, self.call_log, self.speech)
         self.outbound = OutboundServer(
@@ -73,6 +82,11 @@ class Stack:
         for text in (self.settings.greeting_text, self.settings.goodbye_text):
             for rate in (8000, 16000):
                 self.speech.render(text, rate)
+
+    def controller_finished(self, uuid: str, timeout: float) -> bool:
+        """Wait until the controller has closed the call's session (its record is complete)."""
+        assert self.controller is not None
+        return self.controller.wait_finished(uuid, timeout)
 
     @property
     def controller_port(self) -> int:

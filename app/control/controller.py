@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 import gevent
+import gevent.event
 import gevent.queue
 from greenswitch import esl as gs
 
@@ -82,7 +83,7 @@ class CallController:
         self.speech = speech
         self.clock = clock
         self.record_attempts = record_attempts
-        self.finished: gevent.queue.Queue[str] = gevent.queue.Queue()
+        self._finished: dict[str, gevent.event.Event] = {}
 
     def __call__(self, sock: OutboundSocket) -> None:
         try:
@@ -95,10 +96,21 @@ class CallController:
         except ValueError as exc:
             log.error("socket %s: channel without a usable uuid, closing: %s", sock.label, exc)
             return
+        done = self._finished.setdefault(info.uuid, gevent.event.Event())
         try:
             _CallRun(self, sock, info).run()
         finally:
-            self.finished.put(info.uuid)
+            done.set()
+            self._forget_old_calls()
+
+    def _forget_old_calls(self, keep: int = 1000) -> None:
+        finished = [uuid for uuid, event in self._finished.items() if event.is_set()]
+        for uuid in finished[: max(0, len(finished) - keep)]:
+            del self._finished[uuid]
+
+    def wait_finished(self, uuid: str, timeout: float | None = None) -> bool:
+        """Block until the call's session has ended and its record is written."""
+        return bool(self._finished.setdefault(uuid, gevent.event.Event()).wait(timeout))
 
 
 class _CallRun:

@@ -22,6 +22,8 @@ ABBREVIATIONS = frozenset(
         "no",
         "mt",
         "ave",
+        "a.m",
+        "p.m",
     ]
 )
 _END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n+")

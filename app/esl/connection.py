@@ -122,18 +122,13 @@ class _EslWire(gs.ESLProtocol):  # type: ignore[misc]
         for result in pending:
             result.set_exception(ConnectionLost(f"{self.label}: {reason}"))
         self._auth_request_event.set()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        _close_socket(self)
         if was_connected:
             log.info("%s: connection closed: %s", self.label, reason)
-        # Handlers run in greenswitch's event greenlet, which stops with _run; deliver the loss directly.
-        notice = Notice(
-            {"Content-Type": CONTENT_DISCONNECT, "Content-Disposition": "connection-lost"}, reason
-        )
-        for handler in self.event_handlers.get(DISCONNECT, []):
-            self._safe_exec_handler(handler, notice)
+        # Queued behind the events already read, so a hangup that arrived just before the close comes first;
+        # process_events drains the queue before it stops.
+        notice = Notice({"Content-Type": CONTENT_DISCONNECT, "Content-Disposition": "connection-lost"}, reason)
+        self._esl_event_queue.put(notice)
 
     def process_events(self) -> None:
         # Same as greenswitch's, but our events carry no Content-Type header, and the queue is drained
@@ -206,10 +201,28 @@ class OutboundSocket(_EslWire, gs.OutboundSession):  # type: ignore[misc]
 
     def close(self) -> None:
         self._run = False
+        _close_socket(self)
+
+
+def _close_socket(connection: gs.ESLProtocol) -> None:
+    """Really close: greenswitch keeps a ``makefile`` reader, which would hold the descriptor open."""
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(gevent.socket.SHUT_RDWR)
+    except OSError:
+        pass
+    reader = getattr(connection, "sock_file", None)
+    if reader is not None:
         try:
-            self.sock.close()
+            reader.close()
         except OSError:
             pass
+    try:
+        sock.close()
+    except OSError:
+        pass
 
 
 def reply_ok(message: EslMessage) -> bool:

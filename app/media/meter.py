@@ -58,7 +58,7 @@ class StreamMeter:
         r.frames += 1
         r.samples += len(samples)
         if len(samples):
-            wide = samples.astype(np.int32)
+            wide = samples.astype(np.float64)
             r.peak = max(r.peak, int(np.abs(wide).max()))
             r.sum_squares += float(np.dot(wide, wide))
 

@@ -1,0 +1,110 @@
+"""``callbridge demo``: one call through the whole stack against the FreeSWITCH stand-in, on embedded defaults."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from app.config import Settings
+from app.report import print_call_detail
+from app.sim.switch import FakeSwitch
+from app.store import upgrade
+from app.tts.base import Audio, write_wav
+from app.tts.piper import PiperTTS
+from app.wiring import Stack
+
+log = logging.getLogger(__name__)
+
+CALLER_NUMBER = "+15551230000"
+DID = "+15557654321"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    uuid: str
+    ended: bool
+    recording: Path | None
+    greeting_heard_ms: int
+    caller_streamed_s: float
+
+
+def make_caller_wav(text: str, path: Path, lead_silence_s: float, rate: int = 8000) -> Path:
+    """The caller's voice: Piper speech after a pause (so it follows the greeting), at phone rate."""
+    voice = PiperTTS(length_scale=1.1).synthesize(text).resampled(rate)
+    silence = np.zeros(int(lead_silence_s * rate), dtype=np.int16)
+    write_wav(path, Audio(np.concatenate([silence, voice.samples]), rate))
+    return path
+
+
+def audible_ms(recording: Path, channel: int, threshold_dbfs: float = -45.0) -> int:
+    """How long one channel of the stereo recording carries sound (20 ms windows above ``threshold_dbfs``)."""
+    with wave.open(str(recording), "rb") as wav:
+        rate, channels = wav.getframerate(), wav.getnchannels()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, channels)
+    signal = samples[:, channel].astype(np.float64)
+    window = rate // 50
+    usable = len(signal) // window * window
+    frames = signal[:usable].reshape(-1, window)
+    rms = np.sqrt((frames**2).mean(axis=1)) / 32768.0
+    loud = rms > 10 ** (threshold_dbfs / 20)
+    return int(loud.sum()) * 20
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    caller_text: str,
+    caller_wav: Path | None,
+    call_type: str,
+    timeout: float,
+    console: Console | None = None,
+) -> int:
+    out = console or Console()
+    upgrade(settings.database_url)
+    settings = settings.model_copy(update={"controller_port": 0, "media_port": 0})
+    recordings = settings.recordings_dir.resolve()
+    recordings.mkdir(parents=True, exist_ok=True)
+    out.print("[bold]Callbridge demo[/]: loading the voice and rendering the prompts…")
+    stack = Stack.build(settings)
+    if caller_wav is None:
+        caller_wav = make_caller_wav(caller_text, stack.speech.directory / "demo-caller.wav", lead_silence_s=5.0)
+    switch = FakeSwitch(password=secrets.token_urlsafe(16), recordings_dir=recordings)
+    switch.start()
+    stack.start(advertise_bound_media=True)
+    try:
+        out.print(f"FreeSWITCH stand-in: calling {DID} from {CALLER_NUMBER} ({call_type}) …")
+        call = switch.place_call(
+            destination=DID,
+            caller_id_number=CALLER_NUMBER,
+            caller_id_name="Demo Caller",
+            socket=f"{settings.controller_host}:{stack.controller_port} async full",
+            variables={"call_type": call_type},
+            caller_audio=caller_wav,
+            rate=8000 if call_type == "sip" else 48000,
+            context="public",
+        )
+        ended = call.wait_ended(timeout)
+        if not ended:
+            out.print(f"[red]the call did not end within {timeout:.0f} s; hanging up[/]")
+            call.hangup("NORMAL_CLEARING")
+            call.wait_ended(10)
+        stack.controller_finished(call.uuid, timeout=10)
+        report = stack.reports.get(call.uuid)
+        recording = call.recording_path
+        heard = audible_ms(recording, channel=1) if recording and recording.exists() else 0
+        print_call_detail(stack.call_log, call.uuid, out)
+        out.print(f"worker received {report.seconds if report else 0:.1f} s of caller audio"
+                  f" ({report.frames if report else 0} frames at {report.rate if report else 0} Hz)")
+        out.print(f"agent audio in the recording: {heard / 1000:.1f} s")
+        out.print(f"stereo recording (left: caller, right: agent): {recording}")
+        out.print(f"call log: {settings.database_url}  (try: callbridge calls --events {call.uuid})")
+        return 0 if ended and heard > 0 else 1
+    finally:
+        stack.stop()
+        switch.stop()
