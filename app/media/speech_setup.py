@@ -1,0 +1,65 @@
+"""Builds the media worker's speech pipeline from settings: VAD, segmenter profiles, STT engine."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from app.config import Settings
+from app.domain import CallType
+from app.media.meter import StreamReports
+from app.media.pipeline import SpeechWorker
+from app.media.segmenter import SegmenterProfile
+from app.stt.base import SpeechRecognizer
+from app.vad.batcher import VadBatcher
+from app.vad.silero import shared_model
+
+log = logging.getLogger(__name__)
+
+
+def profiles_from(settings: Settings) -> dict[CallType, SegmenterProfile]:
+    """The SIP and WebRTC segmenter profiles."""
+    common = SegmenterProfile(
+        min_speech_ms=settings.vad_min_speech_ms,
+        preroll_ms=settings.vad_preroll_ms,
+        max_utterance_ms=settings.vad_max_utterance_ms,
+        echo_threshold=settings.vad_echo_threshold,
+        echo_min_speech_ms=settings.vad_echo_min_speech_ms,
+        noise_adapt=settings.vad_noise_adapt,
+        speculate_ms=settings.stt_speculate_ms,
+    )
+    return {
+        CallType.SIP: replace(
+            common, threshold=settings.vad_sip_threshold, silence_ms=settings.vad_sip_silence_ms
+        ),
+        CallType.WEBRTC: replace(
+            common, threshold=settings.vad_webrtc_threshold, silence_ms=settings.vad_webrtc_silence_ms
+        ),
+    }
+
+
+def recognizer_from(settings: Settings) -> SpeechRecognizer:
+    """The configured STT engine, loaded (once per process: call this once)."""
+    if settings.stt_engine == "vosk":
+        from app.stt.vosk import VoskRecognizer  # noqa: PLC0415 - optional engine
+
+        if settings.stt_model_path is None:
+            raise ValueError("CALLBRIDGE_STT_MODEL_PATH must name a Vosk model directory for stt_engine=vosk")
+        phrases = [p.strip() for p in settings.stt_phrases.split(",") if p.strip()]
+        return VoskRecognizer(settings.stt_model_path, phrases=phrases or None)
+    from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415 - heavy import
+
+    return WhisperRecognizer(
+        settings.stt_model_path, beam_size=settings.stt_beam_size, language=settings.stt_language
+    )
+
+
+def speech_worker_from(settings: Settings, reports: StreamReports | None = None) -> SpeechWorker:
+    """The listener factory for ``MediaServer``, with the models loaded."""
+    vad = VadBatcher(shared_model(settings.vad_model_path), max_batch=settings.vad_max_batch)
+    recognizer = recognizer_from(settings)
+    profiles = profiles_from(settings)
+    log.info("media worker: Silero VAD, %s STT", recognizer.name)
+    return SpeechWorker(
+        vad, recognizer, profiles.__getitem__, stt_threads=settings.stt_threads, reports=reports
+    )

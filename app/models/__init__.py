@@ -1,0 +1,1 @@
+"""Model files vendored with Callbridge (each with its licence beside it)."""

@@ -1,0 +1,1 @@
+"""Voice activity detection: Silero VAD on onnxruntime, one shared model, per-call state."""
