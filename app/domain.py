@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import enum
 import uuid as uuid_module
+from collections.abc import Mapping
 from typing import NewType
+from urllib.parse import unquote
 
 CallId = NewType("CallId", str)
+
+CALL_VARIABLE_PREFIX = "cb_var_"
+"""A call's own variables (CSV columns, ``--var``) travel as channel variables ``cb_var_<name>``,
+percent-encoded, so that no value can change the originate command."""
 
 
 class CallType(enum.StrEnum):
@@ -52,3 +58,13 @@ def parse_call_id(value: str) -> CallId:
 
 def new_call_id() -> CallId:
     return CallId(str(uuid_module.uuid4()))
+
+
+def decode_call_variables(channel_variables: Mapping[str, str]) -> dict[str, str]:
+    """The call's variables back from channel data (``variable_cb_var_<name>`` or ``cb_var_<name>`` keys)."""
+    decoded: dict[str, str] = {}
+    for key, value in channel_variables.items():
+        name = key.removeprefix("variable_")
+        if name.startswith(CALL_VARIABLE_PREFIX) and len(name) > len(CALL_VARIABLE_PREFIX):
+            decoded[name[len(CALL_VARIABLE_PREFIX) :]] = unquote(value)
+    return decoded

@@ -4,6 +4,7 @@
 ESL events and their conversation turns.
 """
 
+from app.store import campaign_tables  # noqa: F401 - registers the campaign tables on the metadata
 from app.store.calllog import UPDATABLE_FIELDS, CallLog
 from app.store.errors import CallLogError, MigrationError, SchemaNotReadyError, StoreError
 from app.store.migrate import DEFAULT_SQL_DIR, Migration, discover_migrations, upgrade

@@ -1,0 +1,374 @@
+"""The campaign runner: claims contacts, originates through FreeSWITCH, records what became of each call.
+
+One :class:`Dialer` works one campaign from one process (several may share a campaign). The store
+enforces the limits across all of them; this module only decides *when* to ask it, sends the originate
+after the attempt is committed, and settles each attempt from its BACKGROUND_JOB and its hangup.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid as uuid_module
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import gevent
+import gevent.event
+import gevent.pool
+
+from app.dialer.dialstring import OutboundCall, originate_command
+from app.dialer.hangups import Hangup, HangupWatch
+from app.dialer.policy import CallingWindow, Pacing, RetryPolicy, outcome_of_cause
+from app.dialer.state import AttemptState, JobResult, settle_contact
+from app.esl.protocol import Event
+from app.store.campaign_records import AttemptEnd, AttemptRow, CampaignRow, Claimed, ClaimWait
+from app.store.campaigns import CampaignStore
+
+log = logging.getLogger(__name__)
+
+# Extra seconds granted to a BACKGROUND_JOB beyond the originate timeout (gateway failover, slow trunks).
+JOB_GRACE_S = 30.0
+
+
+class Esl(Protocol):
+    """What the dialer needs of an ESL connection (``app.esl.inbound.InboundClient`` fits)."""
+
+    def api(self, command: str, timeout: float | None = None) -> str: ...
+    def bgapi(self, command: str) -> gevent.event.AsyncResult: ...
+    def wait_connected(self, timeout: float | None = None) -> bool: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DialerConfig:
+    """Process-wide dialling facts: where the controller listens, caller ID, our own rate cap."""
+
+    controller_host: str
+    controller_port: int
+    originate_timeout: int = 30
+    caller_id_number: str | None = None
+    caller_id_name: str | None = None
+    max_cps: float = 10.0
+    stale_after: float = 30.0
+    poll_interval: float = 1.0
+    fallback_time_zone: str = "UTC"
+    max_call_seconds: float = 4 * 3600.0
+
+
+@dataclass
+class RunSummary:
+    dialled: int = 0
+    reconciled: int = 0
+    stopped_because: str = ""
+    uuids: list[str] = field(default_factory=list)
+
+
+def campaign_policies(campaign: CampaignRow) -> tuple[Pacing, RetryPolicy, CallingWindow | None]:
+    """The pacing, retry policy and calling window a campaign row describes."""
+    window = None
+    if campaign.window_start and campaign.window_end:
+        window = CallingWindow.parse(f"{campaign.window_start}-{campaign.window_end}")
+    retry = RetryPolicy(
+        max_attempts=campaign.max_attempts, base_delay=timedelta(seconds=campaign.retry_delay_s)
+    )
+    return Pacing(campaign.max_concurrent, campaign.cps), retry, window
+
+
+class Dialer:
+    """Runs one campaign until it completes, is paused or cancelled, or :meth:`stop` is called."""
+
+    def __init__(
+        self,
+        store: CampaignStore,
+        esl: Esl,
+        campaign_id: str,
+        config: DialerConfig,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        switch_sps: int | None = None,
+    ) -> None:
+        self._store, self._esl, self.campaign_id, self._config = store, esl, campaign_id, config
+        self._clock = clock
+        self.dialer_id = f"{socket.gethostname()}-{os.getpid()}-{uuid_module.uuid4().hex[:8]}"
+        self.hangups = HangupWatch()
+        self.reconciled = 0
+        self._changed = gevent.event.Event()
+        self._stop = gevent.event.Event()
+        self._calls: gevent.pool.Group = gevent.pool.Group()
+        campaign = store.campaign(campaign_id)
+        pacing, self._retry, self._window = campaign_policies(campaign)
+        self._pacing = pacing.capped(config.max_cps, switch_sps)
+        self._gateways = tuple(campaign.gateways.split(","))
+        self._flow = campaign.flow
+        self._caller_id = campaign.caller_id or config.caller_id_number
+
+    # --- wiring ------------------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """Give every CHANNEL_HANGUP_COMPLETE of the ESL connection to the dialer."""
+        self.hangups.feed(event)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._changed.set()
+
+    # --- main loop ---------------------------------------------------------------------------------------
+
+    def run(self, *, exit_when_paused: bool = True) -> RunSummary:
+        """Dial until there is nothing left to dial and every call of ours has ended."""
+        summary = RunSummary()
+        self._store.register_dialer(
+            self.dialer_id, self.campaign_id, socket.gethostname(), os.getpid(), self._clock()
+        )
+        heart = gevent.spawn(self._heartbeat_loop)
+        log.info("campaign %s: dialer %s started (%s)", self.campaign_id, self.dialer_id, self._pacing)
+        try:
+            self._reconcile_orphans()
+            summary.stopped_because = self._dispatch_loop(summary, exit_when_paused)
+            self._calls.join()
+        finally:
+            heart.kill()
+            summary.reconciled = self.reconciled
+            self._store.heartbeat(self.dialer_id, self._clock(), stopped=True)
+        log.info(
+            "campaign %s: dialer %s stopped (%s)", self.campaign_id, self.dialer_id, summary.stopped_because
+        )
+        return summary
+
+    def _dispatch_loop(self, summary: RunSummary, exit_when_paused: bool) -> str:
+        while not self._stop.is_set():
+            if not self._esl.wait_connected(self._config.poll_interval):
+                continue
+            now = self._clock()
+            claim = self._store.claim_next(
+                self.campaign_id,
+                self.dialer_id,
+                now,
+                interval=self._pacing.interval,
+                schedule=self._allowed_at,
+            )
+            if isinstance(claim, Claimed):
+                summary.dialled += 1
+                summary.uuids.append(claim.uuid)
+                self._calls.spawn(self._dial, claim)
+                continue
+            reason = self._wait_after(claim, now, exit_when_paused)
+            if reason:
+                return reason
+        return "stopped"
+
+    def _wait_after(self, wait: ClaimWait, now: datetime, exit_when_paused: bool) -> str:
+        """Wait as ``wait`` says; return a reason to leave the loop, or "" to go on."""
+        if wait.reason in ("cancelled", "completed") or (wait.reason == "paused" and exit_when_paused):
+            return wait.reason
+        # When drained, other dialers may still have calls up (or retries due): keep an eye on the campaign.
+        if (
+            wait.reason == "drained"
+            and len(self._calls) == 0
+            and self._store.complete_if_finished(self.campaign_id, self._clock())
+        ):
+            return "completed"
+        delay = self._config.poll_interval
+        if wait.until is not None:
+            delay = min(delay, max((wait.until - now).total_seconds(), 0.0))
+        if wait.reason == "pacing":
+            self._stop.wait(delay)
+        else:
+            self._changed.clear()
+            self._changed.wait(delay)
+        return ""
+
+    def _allowed_at(self, zones: str | None, now: datetime) -> datetime:
+        if self._window is None:
+            return now
+        return self._window.next_allowed(now, zones, self._config.fallback_time_zone)
+
+    def _heartbeat_loop(self) -> None:
+        period = max(self._config.stale_after / 3, 0.2)
+        while not self._stop.wait(period):
+            try:
+                self._store.heartbeat(self.dialer_id, self._clock())
+                self._reconcile_orphans()
+            except Exception:
+                log.exception("campaign %s: heartbeat failed", self.campaign_id)
+
+    # --- one call ----------------------------------------------------------------------------------------
+
+    def _dial(self, claim: Claimed) -> None:
+        uuid = claim.uuid
+        try:
+            command = originate_command(
+                OutboundCall(
+                    uuid=uuid,
+                    number=claim.number,
+                    gateways=self._gateways,
+                    controller_host=self._config.controller_host,
+                    controller_port=self._config.controller_port,
+                    timeout=self._config.originate_timeout,
+                    caller_id_number=self._caller_id,
+                    caller_id_name=self._config.caller_id_name,
+                    campaign=claim.campaign_id,
+                    flow=self._flow,
+                    variables=claim.variables,
+                )
+            )
+        except ValueError as exc:
+            log.error("call %s: not dialled, unsafe originate: %s", uuid, exc)
+            self._finish(uuid, AttemptState.FAILED, claim.attempt, claim.time_zone, cause="DIALER_REFUSED")
+            return
+        hangup = self.hangups.expect(uuid, answered_only=True)
+        try:
+            log.info("call %s: originate %s line %d to %s", uuid, claim.campaign_id, claim.line, claim.number)
+            body = self._esl.bgapi(command).get(timeout=self._config.originate_timeout + JOB_GRACE_S)
+        except Exception as exc:
+            # The originate may or may not be running: never guess, never redial.
+            log.error("call %s: originate outcome unknown: %s", uuid, exc)
+            self.hangups.forget(uuid)
+            self._settle_unknown(uuid, claim.attempt, claim.time_zone)
+            return
+        result = JobResult.parse(str(body))
+        if not result.ok:
+            self.hangups.forget(uuid)
+            log.info("call %s: not answered: %s", uuid, result.text)
+            self._finish(
+                uuid,
+                result.attempt_state,
+                claim.attempt,
+                claim.time_zone,
+                cause=result.cause,
+                job=result.text,
+            )
+            return
+        channel = result.channel_uuid or uuid
+        self._store.mark_answered(uuid, channel_uuid=channel, job_result=result.text, at=self._clock())
+        if channel != uuid:  # carried by a backup trunk: the leg has its own uuid
+            self.hangups.forget(uuid)
+            hangup = self.hangups.expect(channel, answered_only=True)
+        self._wait_for_hangup(uuid, channel, hangup, claim.attempt, claim.time_zone)
+
+    def _wait_for_hangup(
+        self, uuid: str, channel: str, waiter: gevent.event.AsyncResult, attempt: int, zones: str | None
+    ) -> None:
+        ended = self._await_hangup(channel, waiter)
+        log.info("call %s: ended %s billsec=%s gateway=%s", uuid, ended.cause, ended.billsec, ended.gateway)
+        self._finish(
+            uuid,
+            AttemptState.ANSWERED,
+            attempt,
+            zones,
+            cause=ended.cause,
+            billsec=ended.billsec,
+            gateway=ended.gateway,
+        )
+
+    def _await_hangup(self, channel: str, waiter: gevent.event.AsyncResult) -> Hangup:
+        """The channel's hangup; checks now and then that it still exists, in case an event was lost."""
+        waited = 0.0
+        try:
+            while True:
+                try:
+                    ended: Hangup = waiter.get(timeout=self._config.stale_after)
+                    return ended
+                except gevent.Timeout:
+                    waited += self._config.stale_after
+                    if waited >= self._config.max_call_seconds or not self._channel_exists(channel):
+                        return Hangup(channel, "UNKNOWN", None, None, True)
+        finally:
+            self.hangups.forget(channel)
+
+    def _channel_exists(self, channel: str) -> bool:
+        try:
+            return self._esl.api(f"uuid_exists {channel}").strip() == "true"
+        except Exception:
+            return True  # cannot tell: keep waiting rather than free the slot early
+
+    def _finish(
+        self,
+        uuid: str,
+        state: AttemptState,
+        attempt: int,
+        zones: str | None,
+        *,
+        cause: str | None = None,
+        job: str | None = None,
+        billsec: int | None = None,
+        gateway: str | None = None,
+    ) -> None:
+        now = self._clock()
+        decision = settle_contact(
+            state, cause, attempt, retry=self._retry, now=now, window=self._window, zones=zones
+        )
+        end = AttemptEnd(
+            state=state.value,
+            at=now,
+            hangup_cause=cause,
+            job_result=job,
+            gateway=gateway,
+            billsec=billsec,
+            contact_state=decision.state.value,
+            contact_outcome=decision.outcome.value if decision.outcome else None,
+            contact_due_at=decision.due_at,
+        )
+        try:
+            self._store.finish_attempt(uuid, end)
+        finally:
+            self._changed.set()
+
+    def _settle_unknown(self, uuid: str, attempt: int, zones: str | None) -> None:
+        self._finish(uuid, AttemptState.UNKNOWN, attempt, zones, cause="UNKNOWN")
+
+    # --- attempts of dead dialers ----------------------------------------------------------------------
+
+    def _reconcile_orphans(self) -> int:
+        stale_before = self._clock() - timedelta(seconds=self._config.stale_after)
+        orphans = self._store.orphaned_attempts(self.campaign_id, stale_before)
+        for attempt in orphans:
+            self._reconcile(attempt)
+        self.reconciled += len(orphans)
+        return len(orphans)
+
+    def _reconcile(self, attempt: AttemptRow) -> None:
+        """An attempt whose dialer died: follow its call if it is still up, else close it without redial."""
+        channel = attempt.channel_uuid or attempt.uuid
+        self._store.adopt_attempt(attempt.uuid, self.dialer_id)
+        if self._channel_exists(channel):
+            log.warning("call %s: adopted from dead dialer %s, still up", attempt.uuid, attempt.dialer_id)
+            waiter = self.hangups.expect(channel)
+            self._calls.spawn(self._follow_adopted, attempt, channel, waiter)
+            return
+        log.warning(
+            "call %s: dialer %s died; outcome unknown, not redialled", attempt.uuid, attempt.dialer_id
+        )
+        state = (
+            AttemptState.ANSWERED if attempt.state == AttemptState.ANSWERED.value else AttemptState.UNKNOWN
+        )
+        self._finish(attempt.uuid, state, attempt.attempt, None, cause="UNKNOWN")
+
+    def _follow_adopted(self, attempt: AttemptRow, channel: str, waiter: gevent.event.AsyncResult) -> None:
+        if attempt.state == AttemptState.ANSWERED.value:
+            self._wait_for_hangup(attempt.uuid, channel, waiter, attempt.attempt, None)
+            return
+        ended = self._await_hangup(channel, waiter)
+        if not ended.answered:
+            state = AttemptState(outcome_of_cause(ended.cause).value)
+            self._finish(attempt.uuid, state, attempt.attempt, None, cause=ended.cause)
+            return
+        self._store.mark_answered(
+            attempt.uuid, channel_uuid=channel, job_result="+OK adopted", at=self._clock()
+        )
+        self._finish(
+            attempt.uuid,
+            AttemptState.ANSWERED,
+            attempt.attempt,
+            None,
+            cause=ended.cause,
+            billsec=ended.billsec,
+            gateway=ended.gateway,
+        )
