@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -43,7 +44,23 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Imports the dialer's commands only when used, after gevent has patched the standard library."""
+
+    lazy = {"call": "app.dialer.cli:call", "campaign": "app.dialer.cli:campaign"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="callbridge")
 def cli() -> None:
     """Callbridge: a voice AI agent on real phone calls, with FreeSWITCH as the media gateway.
@@ -55,9 +72,8 @@ def cli() -> None:
 @cli.command()
 @click.option(
     "--caller-text",
-    default="Hi, I would like to book an appointment for tomorrow morning, please.",
-    show_default=True,
-    help="What the simulated caller says (rendered with Piper).",
+    default=None,
+    help="One thing the simulated caller says (rendered with Piper); default: a booking dialogue.",
 )
 @click.option(
     "--caller-wav",
@@ -66,18 +82,36 @@ def cli() -> None:
 )
 @click.option("--call-type", type=click.Choice(["sip", "webrtc"]), default="sip", show_default=True)
 @click.option(
-    "--timeout", type=float, default=90.0, show_default=True, help="Give up after this many seconds."
+    "--brain",
+    type=click.Choice(["flow", "llm"]),
+    default="flow",
+    show_default=True,
+    help="Scripted flow, or an LLM over an OpenAI-compatible API.",
 )
-def demo(caller_text: str, caller_wav: Path | None, call_type: str, timeout: float) -> None:
+@click.option("--llm-url", metavar="URL", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1.")
+@click.option("--llm-model", metavar="NAME", help="Model name for --brain llm.")
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Give up after this many seconds."
+)
+def demo(
+    caller_text: str | None,
+    caller_wav: Path | None,
+    call_type: str,
+    brain: str,
+    llm_url: str | None,
+    llm_model: str | None,
+    timeout: float,
+) -> None:
     """Place one inbound call through the whole stack against the FreeSWITCH stand-in and show what happened."""
     from app.demo import run_demo  # noqa: PLC0415
+    from app.dialog.factory import build_brain  # noqa: PLC0415
 
-    settings = _settings(no_input_timeout=3.0, max_no_input=1)
-    sys.exit(
-        run_demo(
-            settings, caller_text=caller_text, caller_wav=caller_wav, call_type=call_type, timeout=timeout
-        )
+    settings = _settings(no_input_timeout=3.0, max_no_input=1, brain=brain)
+    dialog = build_brain(settings, "llm" if brain == "llm" else "flow", llm_url=llm_url, llm_model=llm_model)
+    code = run_demo(
+        settings, dialog, caller_text=caller_text, caller_wav=caller_wav, call_type=call_type, timeout=timeout
     )
+    sys.exit(code)
 
 
 @cli.command()
@@ -105,7 +139,13 @@ def db_upgrade() -> None:
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
-@click.option("--events", "events_of", metavar="UUID", help="Show the events and turns of one call.")
+@click.option(
+    "--events",
+    "--turns",
+    "events_of",
+    metavar="UUID",
+    help="Show one call's events, turns and latency per turn.",
+)
 def calls(limit: int, events_of: str | None) -> None:
     """Recent calls as a table (or one call's events and turns)."""
     from app.report import print_call_detail, print_calls  # noqa: PLC0415

@@ -59,10 +59,18 @@ class Settings(BaseSettings):
     # Speech out.
     spool_dir: Path = Path("spool")
     piper_voice: Path | None = None
-    greeting_text: str = "Hello, this is the Callbridge assistant. How can I help you today?"
+    # Said before hanging up when the caller stays silent max_no_input times in a row.
     goodbye_text: str = "Thank you for calling. Goodbye."
     no_input_timeout: float = Field(default=8.0, gt=0)
-    max_no_input: int = Field(default=2, ge=1)
+    max_no_input: int = Field(default=3, ge=1)
+    # Barge-in: 0 stops the agent as soon as the worker reports (echo-guarded) speech; N > 0 waits for N
+    # recognised words, so backchannels such as "mm-hm" never cut the agent off.
+    barge_in_min_words: int = Field(default=0, ge=0)
+    # Where Transfer actions send calls: an extension in this dialplan context, or a SIP URI via this profile.
+    transfer_context: str = "default"
+    transfer_sip_profile: str = "external"
+    # The dialog brain: "flow" (scripted, see CALLBRIDGE_FLOW) or "llm" (see CALLBRIDGE_LLM_*).
+    brain: str = "flow"
 
     # Recordings made by the FreeSWITCH stand-in during `callbridge demo`.
     recordings_dir: Path = Path("recordings")
@@ -185,6 +193,42 @@ class Settings(BaseSettings):
 
     # --- end of dialog ---
 
+    # --- metrics ---
+    # Prometheus /metrics, /healthz and /readyz (``callbridge serve``); keep it on a private address.
+    metrics_enabled: bool = True
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Port = 9464
+    # --- end of metrics ---
+
+    # --- web client ---
+    # The browser page (WebRTC through FreeSWITCH's mod_verto), served by ``callbridge serve`` at
+    # http://web_host:web_port/web_path/. In production put it behind an HTTPS proxy (docs/webrtc.md).
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: Port = 8088
+    web_path: str = "/phone"
+    # What the page connects to: mod_verto's WebSocket (verto.conf.xml; wss://host:8082 in production).
+    web_verto_url: str = "ws://127.0.0.1:8081"
+    # The login the page suggests (user@domain from the FreeSWITCH directory) and the number it dials.
+    web_verto_login: str = "1000@127.0.0.1"
+    web_agent_extension: str = "8000"
+
+    @field_validator("web_verto_url")
+    @classmethod
+    def _web_verto_url_is_websocket(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")) or any(c.isspace() for c in value):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value
+
+    @field_validator("web_path")
+    @classmethod
+    def _web_path_is_a_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value):
+            raise ValueError("must be a URL path starting with /")
+        return value
+
+    # --- end of web client ---
+
     log_level: str = "INFO"
 
     @field_validator("stream_rate")
@@ -200,6 +244,20 @@ class Settings(BaseSettings):
         if not value.startswith(("ws://", "wss://")) or any(c.isspace() for c in value):
             raise ValueError("must be a ws:// or wss:// URL without spaces")
         return value.rstrip("/")
+
+    @field_validator("brain")
+    @classmethod
+    def _brain_is_known(cls, value: str) -> str:
+        if value not in ("flow", "llm"):
+            raise ValueError("must be flow or llm")
+        return value
+
+    @field_validator("transfer_context", "transfer_sip_profile")
+    @classmethod
+    def _is_a_token(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "_-." for c in value):
+            raise ValueError("must be a name (letters, digits, _ - .)")
+        return value
 
     @field_validator("log_level")
     @classmethod

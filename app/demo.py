@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 
 from app.config import Settings
+from app.dialog.factory import DialogBrain
 from app.report import print_call_detail
 from app.sim.switch import FakeSwitch
 from app.store import upgrade
@@ -34,11 +35,26 @@ class DemoResult:
     caller_streamed_s: float
 
 
-def make_caller_wav(text: str, path: Path, lead_silence_s: float, rate: int = 8000) -> Path:
-    """The caller's voice: Piper speech after a pause (so it follows the greeting), at phone rate."""
-    voice = PiperTTS(length_scale=1.1).synthesize(text).resampled(rate)
-    silence = np.zeros(int(lead_silence_s * rate), dtype=np.int16)
-    write_wav(path, Audio(np.concatenate([silence, voice.samples]), rate))
+# What the demo caller says and when (seconds after the answer), timed to the booking flow's prompts.
+CALLER_SCRIPT = (
+    (7.5, "I would like to book an appointment for tomorrow morning, please."),
+    (19.5, "Yes, please."),
+    (25.0, "John Smith."),
+)
+
+
+def make_caller_wav(
+    script: tuple[tuple[float, str], ...], path: Path, rate: int = 8000, tail_s: float = 12.0
+) -> Path:
+    """The caller's side of the call: Piper speech placed at the given times, at phone rate."""
+    voice = PiperTTS(length_scale=1.1)
+    track = np.zeros(0, dtype=np.int16)
+    for at_s, text in script:
+        start = int(at_s * rate)
+        if len(track) < start:
+            track = np.concatenate([track, np.zeros(start - len(track), dtype=np.int16)])
+        track = np.concatenate([track, voice.synthesize(text).resampled(rate).samples])
+    write_wav(path, Audio(np.concatenate([track, np.zeros(int(tail_s * rate), dtype=np.int16)]), rate))
     return path
 
 
@@ -58,8 +74,9 @@ def audible_ms(recording: Path, channel: int, threshold_dbfs: float = -45.0) -> 
 
 def run_demo(
     settings: Settings,
+    brain: DialogBrain,
     *,
-    caller_text: str,
+    caller_text: str | None,
     caller_wav: Path | None,
     call_type: str,
     timeout: float,
@@ -70,10 +87,11 @@ def run_demo(
     settings = settings.model_copy(update={"controller_port": 0, "media_port": 0})
     recordings = settings.recordings_dir.resolve()
     recordings.mkdir(parents=True, exist_ok=True)
-    out.print("[bold]Callbridge demo[/]: loading the voice and rendering the prompts…")
-    stack = Stack.build(settings)
+    out.print(f"[bold]Callbridge demo[/]: {brain.description}; loading the models and rendering the prompts…")
+    stack = Stack.build(settings, brain)
     if caller_wav is None:
-        caller_wav = make_caller_wav(caller_text, stack.speech.directory / "demo-caller.wav", lead_silence_s=5.0)
+        script = CALLER_SCRIPT if caller_text is None else ((7.5, caller_text),)
+        caller_wav = make_caller_wav(script, stack.speech.directory / "demo-caller.wav")
     switch = FakeSwitch(password=secrets.token_urlsafe(16), recordings_dir=recordings)
     switch.start()
     stack.start(advertise_bound_media=True)
@@ -99,8 +117,10 @@ def run_demo(
         recording = call.recording_path
         heard = audible_ms(recording, channel=1) if recording and recording.exists() else 0
         print_call_detail(stack.call_log, call.uuid, out)
-        out.print(f"worker received {report.seconds if report else 0:.1f} s of caller audio"
-                  f" ({report.frames if report else 0} frames at {report.rate if report else 0} Hz)")
+        out.print(
+            f"worker received {report.seconds if report else 0:.1f} s of caller audio"
+            f" ({report.frames if report else 0} frames at {report.rate if report else 0} Hz)"
+        )
         out.print(f"agent audio in the recording: {heard / 1000:.1f} s")
         out.print(f"stereo recording (left: caller, right: agent): {recording}")
         out.print(f"call log: {settings.database_url}  (try: callbridge calls --events {call.uuid})")

@@ -8,7 +8,7 @@ from datetime import datetime
 from rich.console import Console
 from rich.table import Table
 
-from app.store import CallLog, CallRow
+from app.store import CallLog, CallRow, TurnRow
 
 
 def _time(value: datetime | None) -> str:
@@ -59,4 +59,34 @@ def print_call_detail(call_log: CallLog, uuid: str, console: Console | None = No
         heard = "-" if turn.heard_ms is None else str(turn.heard_ms)
         turns.add_row(str(turn.seq), turn.speaker, turn.text, heard, "yes" if turn.interrupted else "no")
     out.print(turns)
+    out.print(latency_table(call_log.turns(uuid)))
     return True
+
+
+LATENCY_COLUMNS = (
+    ("eou_decided_ms", "end of utterance"),
+    ("transcript_ready_ms", "transcript"),
+    ("first_text_ms", "first reply text"),
+    ("first_audio_ms", "first audio"),
+    ("broadcast_sent_ms", "broadcast sent"),
+    ("playback_started_ms", "audio started"),
+)
+
+
+def latency_table(turns: Sequence[TurnRow]) -> Table:
+    """Per agent turn, ms from the end of the caller's speech (or the answer) to each step."""
+    table = Table(title="latency per agent turn (ms after the caller stopped speaking)")
+    table.add_column("#")
+    table.add_column("trigger")
+    for _, title in LATENCY_COLUMNS:
+        table.add_column(title, justify="right")
+    table.add_column("server", justify="right")
+    for turn in turns:
+        timings = turn.timings or {}
+        if turn.speaker != "agent" or not timings:
+            continue
+        cells = [str(timings.get(key, "-")) for key, _ in LATENCY_COLUMNS]
+        table.add_row(
+            str(turn.seq), str(timings.get("trigger", "-")), *cells, str(timings.get("server_ms", "-"))
+        )
+    return table

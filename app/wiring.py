@@ -9,7 +9,10 @@ import gevent
 
 from app.config import Settings
 from app.control.controller import CallController
+from app.control.sentences import split_sentences
 from app.control.session import SessionPolicy
+from app.dialog.factory import BrainKind, DialogBrain, build_brain
+from app.dialog.flow_model import Flow
 from app.esl.connection import OutboundServer
 from app.media.meter import StreamReports
 from app.media.server import MediaServer
@@ -24,11 +27,13 @@ log = logging.getLogger(__name__)
 def policy_from(settings: Settings, media_url: str | None = None) -> SessionPolicy:
     return SessionPolicy(
         media_url=media_url or settings.media_url,
-        greeting=settings.greeting_text,
         goodbye=settings.goodbye_text,
         stream_rate=settings.stream_rate,
         no_input_timeout=settings.no_input_timeout,
         max_no_input=settings.max_no_input,
+        barge_in_min_words=settings.barge_in_min_words,
+        transfer_context=settings.transfer_context,
+        transfer_sip_profile=settings.transfer_sip_profile,
     )
 
 
@@ -41,17 +46,20 @@ class Stack:
     speech: SpeechSpool
     media: MediaServer
     reports: StreamReports
+    brain: DialogBrain
     controller: CallController | None = None
     outbound: OutboundServer | None = None
     _greenlets: list[gevent.Greenlet] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings) -> Stack:
+    def build(cls, settings: Settings, brain: DialogBrain | None = None) -> Stack:
+        kind: BrainKind = "llm" if settings.brain == "llm" else "flow"
+        brain = brain or build_brain(settings, kind)
         call_log = CallLog.open(settings.database_url)
         speech = SpeechSpool(PiperTTS(settings.piper_voice), settings.spool_dir)
         reports = StreamReports()
         media = MediaServer(settings.media_host, settings.media_port, speech_worker_from(settings, reports))
-        return cls(settings, call_log, speech, media, reports)
+        return cls(settings, call_log, speech, media, reports, brain)
 
     def start(self, *, advertise_bound_media: bool = False) -> None:
         """Start the media worker, then the controller.
@@ -66,7 +74,7 @@ class Stack:
             host, port = self.media.address
             media_url = f"ws://{host}:{port}"
         policy = policy_from(self.settings, media_url)
-        self.controller = CallController(policy, self.call_log, self.speech)
+        self.controller = CallController(policy, self.call_log, self.speech, self.brain)
         self.outbound = OutboundServer(
             self.settings.controller_host,
             self.settings.controller_port,
@@ -79,9 +87,11 @@ class Stack:
 
     def prerender(self) -> None:
         """Render the fixed prompts once, so the first caller does not wait for them."""
-        for text in (self.settings.greeting_text, self.settings.goodbye_text):
-            for rate in (8000, 16000):
-                self.speech.render(text, rate)
+        texts = {self.settings.goodbye_text, *fixed_prompts(self.brain.flow)}
+        for text in texts:
+            for sentence in split_sentences(text):
+                for rate in (8000, 16000):
+                    self.speech.render(sentence, rate)
 
     def controller_finished(self, uuid: str, timeout: float) -> bool:
         """Wait until the controller has closed the call's session (its record is complete)."""
@@ -98,4 +108,14 @@ class Stack:
             self.outbound.stop()
         self.media.stop()
         gevent.killall(self._greenlets, timeout=5)
+        self.brain.close()
         self.call_log.close()
+
+
+def fixed_prompts(flow: Flow) -> list[str]:
+    """The flow's prompts that do not depend on the call (no ``{variable}``): worth rendering at start-up."""
+    texts = [flow.greeting or ""]
+    for node in flow.nodes.values():
+        texts += [node.say, node.reprompt or "", node.no_input or ""]
+        texts += [route.say or "" for route in node.routes]
+    return [text for text in dict.fromkeys(texts) if text and "{" not in text]

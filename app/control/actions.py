@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from app.dialog.base import AgentAction, CallContext, Input
+
 
 @dataclass(frozen=True)
 class Api:
@@ -82,6 +84,22 @@ class RecordEnd:
 
 
 @dataclass(frozen=True)
+class RunAgent:
+    """Ask the call's agent to respond to ``event``; its actions come back as AgentOutput, then AgentDone."""
+
+    turn: int
+    context: CallContext
+    event: Input
+
+
+@dataclass(frozen=True)
+class CancelAgent:
+    """Stop generating ``turn`` (the caller barged in or moved on)."""
+
+    turn: int
+
+
+@dataclass(frozen=True)
 class Finish:
     """The session is over: the controller may close the socket."""
 
@@ -97,6 +115,8 @@ Action = (
     | RecordEvent
     | RecordTurn
     | RecordEnd
+    | RunAgent
+    | CancelAgent
     | Finish
 )
 
@@ -107,6 +127,7 @@ class CommandResult:
     tag: str
     ok: bool
     text: str
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -125,3 +146,14 @@ class TimerFired:
 @dataclass(frozen=True)
 class ConnectionLost:
     reason: str
+
+
+@dataclass(frozen=True)
+class AgentOutput:
+    turn: int
+    action: AgentAction
+
+
+@dataclass(frozen=True)
+class AgentDone:
+    turn: int

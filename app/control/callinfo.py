@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.domain import CallId, CallType, Direction, parse_call_id
+from app.domain import CallId, CallType, Direction, decode_call_variables, parse_call_id
 from app.esl.protocol import Event
 
 CALL_TYPE_VARIABLE = "call_type"
 DIRECTION_VARIABLE = "callbridge_direction"
 CALLEE_VARIABLE = "callbridge_callee"
 CAMPAIGN_VARIABLE = "callbridge_campaign"
+FLOW_VARIABLE = "callbridge_flow"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class CallInfo:
     answered: bool
     rate: int | None
     channel_name: str
+    flow: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
 
 
 def call_info_from_channel(channel: Event) -> CallInfo:
@@ -60,6 +64,8 @@ def call_info_from_channel(channel: Event) -> CallInfo:
         answered=channel.get("Answer-State") == "answered",
         rate=codec_rate(channel),
         channel_name=channel_name,
+        flow=channel.variable(FLOW_VARIABLE) or None,
+        variables=decode_call_variables(channel.headers),
     )
 
 

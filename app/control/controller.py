@@ -13,9 +13,11 @@ import gevent.event
 import gevent.queue
 from greenswitch import esl as gs
 
+from app import metrics
 from app.control import actions as a
 from app.control.callinfo import CallInfo, call_info_from_channel
 from app.control.session import AUDIO_STREAM_SUBCLASSES, SUBSCRIBED_EVENTS, CallSession, SessionPolicy
+from app.dialog.base import Agent, AgentError, CallContext, Hangup, Input, Say
 from app.esl import commands
 from app.esl.connection import CommandTimeout, Notice, OutboundSocket, reply_ok, reply_text
 from app.esl.protocol import Event
@@ -23,7 +25,9 @@ from app.store import NewCall
 
 log = logging.getLogger(__name__)
 
-Inbox = Event | a.CommandResult | a.SpeechReady | a.TimerFired | a.ConnectionLost
+Inbox = (
+    Event | a.CommandResult | a.SpeechReady | a.TimerFired | a.ConnectionLost | a.AgentOutput | a.AgentDone
+)
 
 
 class CallRecorder(Protocol):
@@ -62,6 +66,12 @@ class SpeechRenderer(Protocol):
     def render(self, text: str, rate: int) -> tuple[Path, int]: ...
 
 
+class AgentSource(Protocol):
+    """Makes the dialog agent of a new call; ``flow`` is the flow the call asked for, if any."""
+
+    def agent_for(self, context: CallContext, flow: str | None) -> Agent: ...
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -74,6 +84,7 @@ class CallController:
         policy: SessionPolicy,
         recorder: CallRecorder,
         speech: SpeechRenderer,
+        agents: AgentSource,
         *,
         clock: Callable[[], datetime] = utc_now,
         record_attempts: int = 3,
@@ -81,6 +92,7 @@ class CallController:
         self.policy = policy
         self.recorder = recorder
         self.speech = speech
+        self.agents = agents
         self.clock = clock
         self.record_attempts = record_attempts
         self._finished: dict[str, gevent.event.Event] = {}
@@ -98,7 +110,8 @@ class CallController:
             return
         done = self._finished.setdefault(info.uuid, gevent.event.Event())
         try:
-            _CallRun(self, sock, info).run()
+            with metrics.active_call(info.call_type.value):
+                _CallRun(self, sock, info).run()
         finally:
             done.set()
             self._forget_old_calls()
@@ -120,7 +133,9 @@ class _CallRun:
         self.c = controller
         self.sock = sock
         self.info = info
-        self.session = CallSession(info, controller.policy)
+        self.session = CallSession(info, controller.policy, dict(info.variables))
+        self.agent: Agent | None = None
+        self.agent_runs: dict[int, gevent.Greenlet] = {}
         self.inbox: gevent.queue.Queue[Inbox] = gevent.queue.Queue()
         self.timers: dict[str, gevent.Greenlet] = {}
         self.log = logging.LoggerAdapter(log, {"call": info.uuid})
@@ -141,9 +156,19 @@ class _CallRun:
             pending = pending[:1] + self.session.refuse("socket application without 'full'", self.c.clock())
         self._execute(pending)
         while not self.done:
-            self._execute(self.session.handle(self.inbox.get(), self.c.clock()))
+            item = self.inbox.get()
+            try:
+                self._execute(self.session.handle(item, self.c.clock()))
+            except Exception as exc:  # a bug in one call must neither kill it silently nor touch others
+                self.log.exception("call %s: failed handling %s", self.info.uuid, type(item).__name__)
+                self._record(a.RecordEvent("controller_error", self.c.clock(), {"error": repr(exc)[:300]}))
+                if isinstance(item, a.ConnectionLost) or getattr(item, "name", "") == "CHANNEL_HANGUP_COMPLETE":
+                    self._record(a.RecordEnd(self.c.clock(), self.session.hangup_cause, None, None, "failed"))
+                    self.done = True
         for timer in self.timers.values():
             timer.kill(block=False)
+        for run in self.agent_runs.values():
+            run.kill(block=False)
         self._say_goodbye_to_socket()
 
     def _receive(self, item: Event | Notice) -> None:
@@ -194,6 +219,12 @@ class _CallRun:
                 self.timers[name] = gevent.spawn_later(seconds, self.inbox.put, a.TimerFired(name))
             case a.CancelTimer(name):
                 self._cancel(name)
+            case a.RunAgent(turn, context, event):
+                self.agent_runs[turn] = gevent.spawn(self._drive_agent, turn, context, event)
+            case a.CancelAgent(turn):
+                run = self.agent_runs.pop(turn, None)
+                if run is not None:
+                    run.kill(block=False)
             case a.Finish():
                 self.done = True
             case _:
@@ -201,13 +232,38 @@ class _CallRun:
         return None
 
     def _send(self, tag: str, command: str, headers: dict[str, str] | None) -> Inbox | None:
+        sent_at = self.c.clock()
         try:
             reply = self.sock.send_message(command, headers)
         except CommandTimeout as exc:
-            return a.CommandResult(tag, False, str(exc))
+            return a.CommandResult(tag, False, str(exc), sent_at)
         except gs.NotConnectedError as exc:
             return a.ConnectionLost(str(exc))
-        return a.CommandResult(tag, reply_ok(reply), reply_text(reply))
+        return a.CommandResult(tag, reply_ok(reply), reply_text(reply), sent_at)
+
+    def _drive_agent(self, turn: int, context: CallContext, event: Input) -> None:
+        """Pull the agent's actions one by one, so the first sentence is spoken before the last exists."""
+        try:
+            if self.agent is None:
+                self.agent = self.c.agents.agent_for(context, self.info.flow)
+            actions = self.agent.respond(context, event)
+            try:
+                for action in actions:
+                    self.inbox.put(a.AgentOutput(turn, action))
+            finally:
+                close = getattr(actions, "close", None)
+                if close is not None:
+                    close()
+        except gevent.GreenletExit:
+            return
+        except Exception as exc:  # a broken agent must not take the call down: the caller hears the fallback
+            self.log.exception("call %s: the agent failed on turn %d", self.info.uuid, turn)
+            self.inbox.put(a.AgentOutput(turn, AgentError("crash", f"{type(exc).__name__}: {exc}")))
+            self.inbox.put(a.AgentOutput(turn, Say(self.c.policy.goodbye)))
+            self.inbox.put(a.AgentOutput(turn, Hangup("NORMAL_TEMPORARY_FAILURE")))
+        finally:
+            self.agent_runs.pop(turn, None)
+        self.inbox.put(a.AgentDone(turn))
 
     def _render(self, tag: str, text: str, rate: int) -> None:
         try:
@@ -269,8 +325,10 @@ class _CallRun:
                     heard_ms=heard,
                     timings=dict(timings),
                 )
+                metrics.turn_recorded(self.info.call_type.value, timings)
             case a.RecordEnd(at, cause, billsec, duration, state):
                 r.end_call(uuid, at=at, hangup_cause=cause, billsec=billsec, duration=duration, state=state)
+                metrics.call_finished(self.info.call_type.value, state, cause)
 
     def _say_goodbye_to_socket(self) -> None:
         if self.sock.connected:

@@ -1,7 +1,7 @@
 """One call as a pure state machine: ESL events and results in, actions out (no sockets, no clock).
 
-The controller feeds it the channel's events, the results of the commands it asked for, rendered speech
-and timers, and carries out the actions it returns. Tests drive it directly.
+The controller feeds it the channel's events, command results, rendered speech, the agent's streamed
+actions and timers, and carries out what it returns. Tests drive it directly.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from app.control import actions as a
 from app.control.callinfo import CallInfo, codec_rate, event_time, int_variable, speech_rate
+from app.control.dialogue import Dialogue
 from app.esl import commands
 from app.esl.protocol import Event
 
@@ -27,6 +27,7 @@ AUDIO_STREAM_SUBCLASSES = (
     "mod_audio_stream::error",
 )
 SUBSCRIBED_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "BACKGROUND_JOB")
+Item = Event | a.CommandResult | a.SpeechReady | a.TimerFired | a.ConnectionLost | a.AgentOutput | a.AgentDone
 
 
 @dataclass(frozen=True)
@@ -34,46 +35,42 @@ class SessionPolicy:
     """How every call behaves; built from the settings."""
 
     media_url: str
-    greeting: str
-    goodbye: str
+    goodbye: str = "Thank you for calling. Goodbye."
     stream_rate: int | None = None  # None: the call's own rate (8 kHz narrowband, 16 kHz wideband)
     no_input_timeout: float = 8.0
-    max_no_input: int = 2
+    max_no_input: int = 3  # in a row, after which the call ends politely whatever the agent does
     answer_timeout: float = 15.0
+    barge_in_min_words: int = 0  # 0: the worker's echo-guarded speech_started is enough to stop the agent
+    transfer_context: str = "default"
+    transfer_sip_profile: str = "external"
 
 
 class Phase(enum.Enum):
     ANSWERING = "answering"
     ACTIVE = "active"
-    CLOSING = "closing"  # the goodbye is playing; hang up when it ends
     HANGING_UP = "hanging_up"
+    TRANSFERRED = "transferred"
     ENDED = "ended"
-
-
-@dataclass
-class _Speech:
-    text: str
-    path: Path | None = None
-    duration_ms: int | None = None
-    started_at: datetime | None = None
-    started_us: int | None = None
 
 
 class CallSession:
     """The life of one call from ``connect`` to ``CHANNEL_HANGUP_COMPLETE``."""
 
-    def __init__(self, info: CallInfo, policy: SessionPolicy) -> None:
+    def __init__(
+        self, info: CallInfo, policy: SessionPolicy, variables: dict[str, str] | None = None
+    ) -> None:
         self.info = info
         self.policy = policy
         self.phase = Phase.ANSWERING
         self.listening = False
         self.hangup_cause: str | None = None
-        self._rate = info.rate
-        self._speech: dict[str, _Speech] = {}
-        self._playing: list[str] = []  # tags broadcast and not yet stopped, FIFO
-        self._counter = 0
-        self._no_input_count = 0
-        self._log = logging.LoggerAdapter(log, {"call": info.uuid})
+        self.rate = info.rate
+        self.dialogue = Dialogue(self, variables or {})
+        self.log = logging.LoggerAdapter(log, {"call": info.uuid})
+
+    @property
+    def speech_rate(self) -> int:
+        return speech_rate(self.rate, self.info.call_type)
 
     # --- inputs -------------------------------------------------------------------------------------
 
@@ -87,23 +84,30 @@ class CallSession:
 
     def refuse(self, reason: str, now: datetime) -> list[a.Action]:
         """The controller cannot run this call (e.g. the dialplan's socket lacks ``full``): hang up."""
-        self._log.error("call %s: refusing the call: %s", self.info.uuid, reason)
-        return [a.RecordEvent("call_refused", now, {"reason": reason}), *self._hangup("SERVICE_UNAVAILABLE")]
+        self.log.error("call %s: refusing the call: %s", self.info.uuid, reason)
+        return [a.RecordEvent("call_refused", now, {"reason": reason}), *self.hangup("SERVICE_UNAVAILABLE")]
 
-    def handle(
-        self, item: Event | a.CommandResult | a.SpeechReady | a.TimerFired | a.ConnectionLost, now: datetime
-    ) -> list[a.Action]:
+    def handle(self, item: Item, now: datetime) -> list[a.Action]:
         if self.phase is Phase.ENDED:
             return []
-        if isinstance(item, Event):
-            return self._on_event(item, now)
-        if isinstance(item, a.CommandResult):
-            return self._on_result(item, now)
-        if isinstance(item, a.SpeechReady):
-            return self._on_speech_ready(item, now)
-        if isinstance(item, a.TimerFired):
-            return self._on_timer(item.name, now)
-        return self._on_connection_lost(item.reason, now)
+        match item:
+            case Event():
+                return self._on_event(item, now)
+            case a.CommandResult():
+                return self._on_result(item, now)
+            case a.SpeechReady():
+                return self.dialogue.on_speech_ready(item, now)
+            case a.TimerFired(name="answer") if self.phase is Phase.ANSWERING:
+                return [a.RecordEvent("answer_timeout", now), *self.hangup("RECOVERY_ON_TIMER_EXPIRE")]
+            case a.TimerFired(name=name):
+                return self.dialogue.on_timer(name, now)
+            case a.AgentOutput():
+                return self.dialogue.on_agent_output(item, now)
+            case a.AgentDone():
+                return self.dialogue.on_agent_done(item.turn, now)
+            case a.ConnectionLost():
+                return self._on_connection_lost(item.reason, now)
+        return []
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -113,28 +117,31 @@ class CallSession:
         at = event_time(event, now)
         name = event.name
         if name == "CHANNEL_ANSWER":
-            self._rate = codec_rate(event) or self._rate
+            self.rate = codec_rate(event) or self.rate
             if self.phase is Phase.ANSWERING:
                 return [a.CancelTimer("answer"), *self._answered(at)]
             return []
         if name == "PLAYBACK_START":
-            return self._on_playback_start(event, at)
+            return self.dialogue.on_playback_start(event.get("Playback-File-Path") or "", at)
         if name == "PLAYBACK_STOP":
-            return self._on_playback_stop(event, at)
+            status = event.get("Playback-Status") or "done"
+            return self.dialogue.on_playback_stop(event.get("Playback-File-Path") or "", status, at)
         if name == "DTMF":
-            digit = event.get("DTMF-Digit", "") or ""
-            return [a.RecordEvent("DTMF", at, {"digit": digit, "duration": event.get("DTMF-Duration")})]
+            return self.dialogue.on_dtmf(event.get("DTMF-Digit") or "", event.get("DTMF-Duration"), at)
         if name == "CUSTOM" and event.subclass.startswith("mod_audio_stream::"):
             return self._on_audio_stream(event, at)
         if name == "CHANNEL_HANGUP":
-            return self._on_hangup(event, at)
+            self.hangup_cause = event.get("Hangup-Cause") or self.hangup_cause
+            if self.phase is not Phase.TRANSFERRED:
+                self.phase = Phase.HANGING_UP
+            return [*self.dialogue.stop(), a.RecordEvent("CHANNEL_HANGUP", at, {"cause": self.hangup_cause})]
         if name == "CHANNEL_HANGUP_COMPLETE":
             return self._on_hangup_complete(event, at)
         return []
 
     def _answered(self, at: datetime) -> list[a.Action]:
         self.phase = Phase.ACTIVE
-        rate = self.policy.stream_rate or speech_rate(self._rate, self.info.call_type)
+        rate = self.policy.stream_rate or self.speech_rate
         metadata = {
             "uuid": self.info.uuid,
             "call_type": self.info.call_type.value,
@@ -146,9 +153,9 @@ class CallSession:
         start_stream = commands.audio_stream_start(self.info.uuid, url, "mono", rate, metadata)
         return [
             a.RecordAnswered(at),
-            a.RecordEvent("CHANNEL_ANSWER", at, {"rate": self._rate}),
+            a.RecordEvent("CHANNEL_ANSWER", at, {"rate": self.rate}),
             a.Api("stream", start_stream),
-            *self._say(self.policy.greeting),
+            *self.dialogue.call_started(at),
         ]
 
     def _on_audio_stream(self, event: Event, at: datetime) -> list[a.Action]:
@@ -158,185 +165,79 @@ class CallSession:
             return [a.RecordEvent("audio_stream_connected", at)]
         if kind in ("error", "disconnect"):
             self.listening = False
-            self._log.warning("call %s: audio stream %s: %s", self.info.uuid, kind, event.body)
+            self.log.warning("call %s: audio stream %s: %s", self.info.uuid, kind, event.body)
             return [a.RecordEvent(f"audio_stream_{kind}", at, {"body": event.body[:500]})]
         try:
             message = json.loads(event.body)
         except ValueError:
-            self._log.warning("call %s: worker sent non-JSON text: %r", self.info.uuid, event.body[:200])
-            return [a.RecordEvent("worker_message_invalid", at, {"body": event.body[:500]})]
+            message = None
         if not isinstance(message, dict):
+            self.log.warning("call %s: worker sent a bad message: %r", self.info.uuid, event.body[:200])
             return [a.RecordEvent("worker_message_invalid", at, {"body": event.body[:500]})]
-        return self._on_worker_message(message, at)
-
-    def _on_worker_message(self, message: dict[str, object], at: datetime) -> list[a.Action]:
-        kind = str(message.get("type", ""))
-        if kind == "speech_started":
-            self._no_input_count = 0
-            return [a.CancelTimer("no_input"), a.RecordEvent("speech_started", at)]
-        if kind == "utterance":
-            text = str(message.get("text", "")).strip()
-            self._no_input_count = 0
-            out: list[a.Action] = [a.CancelTimer("no_input")]
-            if text:
-                out.append(a.RecordTurn("caller", text, None, at, timings=_timings(message)))
-            if not self._playing and self.phase is Phase.ACTIVE:
-                out.append(a.StartTimer("no_input", self.policy.no_input_timeout))
-            return out
-        return []
-
-    def _on_playback_start(self, event: Event, at: datetime) -> list[a.Action]:
-        tag = self._tag_for(event.get("Playback-File-Path", "") or "")
-        if tag is None:
-            return []
-        speech = self._speech[tag]
-        speech.started_at = at
-        stamp = event.get("Event-Date-Timestamp") or ""
-        speech.started_us = int(stamp) if stamp.isdigit() else None
-        return [a.RecordEvent("PLAYBACK_START", at, {"file": str(speech.path)})]
-
-    def _on_playback_stop(self, event: Event, at: datetime) -> list[a.Action]:
-        tag = self._tag_for(event.get("Playback-File-Path", "") or "")
-        if tag is None:
-            return []
-        speech = self._speech.pop(tag)
-        self._playing.remove(tag)
-        status = event.get("Playback-Status", "done") or "done"
-        interrupted = status != "done"
-        heard = _heard_ms(speech, event, interrupted)
-        out: list[a.Action] = [
-            a.RecordEvent("PLAYBACK_STOP", at, {"file": str(speech.path), "status": status}),
-            a.RecordTurn("agent", speech.text, speech.started_at, at, interrupted, heard),
-        ]
-        if not self._playing:
-            out += self._speech_finished()
-        return out
-
-    def _speech_finished(self) -> list[a.Action]:
-        out: list[a.Action] = []
-        if self.listening:
-            text = commands.audio_stream_send_text(self.info.uuid, {"type": "playback", "on": False})
-            out.append(a.Api("playback_off", text))
-        if self.phase is Phase.CLOSING:
-            out += self._hangup("NORMAL_CLEARING")
-        elif self.phase is Phase.ACTIVE:
-            out.append(a.StartTimer("no_input", self.policy.no_input_timeout))
-        return out
-
-    def _on_hangup(self, event: Event, at: datetime) -> list[a.Action]:
-        self.hangup_cause = event.get("Hangup-Cause") or self.hangup_cause
-        self.phase = Phase.HANGING_UP
-        return [
-            a.CancelTimer("no_input"),
-            a.CancelTimer("answer"),
-            a.RecordEvent("CHANNEL_HANGUP", at, {"cause": self.hangup_cause}),
-        ]
+        return self.dialogue.on_worker_message(message, at)
 
     def _on_hangup_complete(self, event: Event, at: datetime) -> list[a.Action]:
         self.hangup_cause = event.get("Hangup-Cause") or self.hangup_cause
         self.phase = Phase.ENDED
         billsec, duration = int_variable(event, "billsec"), int_variable(event, "duration")
         return [
-            a.CancelTimer("no_input"),
-            a.CancelTimer("answer"),
+            *self.dialogue.stop(),
             a.RecordEvent("CHANNEL_HANGUP_COMPLETE", at, {"cause": self.hangup_cause, "billsec": billsec}),
+            *self.dialogue.flush_turns(at),
             a.RecordEnd(at, self.hangup_cause, billsec, duration),
             a.Finish(),
         ]
 
-    # --- results, speech, timers, loss ----------------------------------------------------------------
+    # --- results and loss ---------------------------------------------------------------------------
 
     def _on_result(self, result: a.CommandResult, now: datetime) -> list[a.Action]:
+        if result.tag.startswith("say:"):
+            return self.dialogue.on_broadcast_result(result, now)
         if result.ok:
             return []
-        self._log.error("call %s: %s failed: %s", self.info.uuid, result.tag, result.text)
+        self.log.error("call %s: %s failed: %s", self.info.uuid, result.tag, result.text)
         out: list[a.Action] = [
             a.RecordEvent("command_failed", now, {"command": result.tag, "reply": result.text})
         ]
         if result.tag == "answer" and self.phase is Phase.ANSWERING:
-            out += self._hangup("NORMAL_TEMPORARY_FAILURE")
+            out += self.hangup("NORMAL_TEMPORARY_FAILURE")
         elif result.tag == "stream":
             self.listening = False
-        elif result.tag.startswith("say:") and result.tag in self._speech:
-            del self._speech[result.tag]
-            self._playing.remove(result.tag)
-            if not self._playing:
-                out += self._speech_finished()
+        elif result.tag == "transfer" and self.phase is Phase.TRANSFERRED:
+            out += self.hangup("NORMAL_TEMPORARY_FAILURE")
         return out
-
-    def _on_speech_ready(self, ready: a.SpeechReady, now: datetime) -> list[a.Action]:
-        speech = self._speech.get(ready.tag)
-        if speech is None or self.phase in (Phase.HANGING_UP, Phase.ENDED):
-            return []
-        if ready.path is None:
-            self._log.error("call %s: speech could not be rendered: %s", self.info.uuid, ready.error)
-            del self._speech[ready.tag]
-            out: list[a.Action] = [a.RecordEvent("tts_failed", now, {"error": ready.error or ""})]
-            return out + (self._speech_finished() if not self._playing else [])
-        speech.path = ready.path
-        speech.duration_ms = ready.duration_ms
-        self._playing.append(ready.tag)
-        out = [a.CancelTimer("no_input")]
-        if self.listening and len(self._playing) == 1:
-            payload = {"type": "playback", "on": True}
-            out.append(a.Api("playback_on", commands.audio_stream_send_text(self.info.uuid, payload)))
-        out.append(a.Api(ready.tag, commands.uuid_broadcast(self.info.uuid, str(ready.path))))
-        return out
-
-    def _on_timer(self, name: str, now: datetime) -> list[a.Action]:
-        if name == "answer" and self.phase is Phase.ANSWERING:
-            return [a.RecordEvent("answer_timeout", now), *self._hangup("RECOVERY_ON_TIMER_EXPIRE")]
-        if name == "no_input" and self.phase is Phase.ACTIVE and not self._playing:
-            self._no_input_count += 1
-            out: list[a.Action] = [a.RecordEvent("no_input", now, {"count": self._no_input_count})]
-            if self._no_input_count >= self.policy.max_no_input:
-                self.phase = Phase.CLOSING
-                return out + self._say(self.policy.goodbye)
-            return [*out, a.StartTimer("no_input", self.policy.no_input_timeout)]
-        return []
 
     def _on_connection_lost(self, reason: str, now: datetime) -> list[a.Action]:
-        self._log.error("call %s: lost the FreeSWITCH socket: %s", self.info.uuid, reason)
+        transferred = self.phase is Phase.TRANSFERRED
         self.phase = Phase.ENDED
+        out: list[a.Action] = [*self.dialogue.stop(), *self.dialogue.flush_turns(now)]
+        if transferred:
+            # FreeSWITCH ends the socket application when the call moves on to its new extension.
+            self.log.info("call %s: transferred; the controller's part is over", self.info.uuid)
+            return [*out, a.RecordEnd(now, "TRANSFERRED", None, None, state="ended"), a.Finish()]
+        self.log.error("call %s: lost the FreeSWITCH socket: %s", self.info.uuid, reason)
         return [
-            a.CancelTimer("no_input"),
-            a.CancelTimer("answer"),
+            *out,
             a.RecordEvent("esl_connection_lost", now, {"reason": reason}),
             a.RecordEnd(now, self.hangup_cause, None, None, state="failed"),
             a.Finish(),
         ]
 
-    # --- helpers ------------------------------------------------------------------------------------
+    # --- used by the dialogue -----------------------------------------------------------------------
 
-    def _say(self, text: str) -> list[a.Action]:
-        self._counter += 1
-        tag = f"say:{self._counter}"
-        self._speech[tag] = _Speech(text=text)
-        return [a.Render(tag, text, speech_rate(self._rate, self.info.call_type))]
-
-    def _hangup(self, cause: str) -> list[a.Action]:
+    def hangup(self, cause: str) -> list[a.Action]:
         self.phase = Phase.HANGING_UP
-        return [a.CancelTimer("no_input"), a.SendMsg("hangup", dict(commands.hangup_message(cause)[1]))]
+        return [*self.dialogue.stop(), a.SendMsg("hangup", dict(commands.hangup_message(cause)[1]))]
 
-    def _tag_for(self, path: str) -> str | None:
-        for tag in self._playing:
-            speech = self._speech.get(tag)
-            if speech is not None and str(speech.path) == path:
-                return tag
-        return None
-
-
-def _heard_ms(speech: _Speech, stop: Event, interrupted: bool) -> int | None:
-    if not interrupted and speech.duration_ms is not None:
-        return speech.duration_ms
-    stamp = stop.get("Event-Date-Timestamp") or ""
-    if speech.started_us is None or not stamp.isdigit():
-        return None
-    heard = max(0, (int(stamp) - speech.started_us) // 1000)
-    return min(heard, speech.duration_ms) if speech.duration_ms is not None else heard
-
-
-def _timings(message: dict[str, object]) -> dict[str, object]:
-    return {
-        k: v for k, v in message.items() if k not in ("type", "text") and isinstance(v, int | float | str)
-    }
+    def transfer(self, destination: str, now: datetime) -> list[a.Action]:
+        if destination.startswith(("sip:", "sips:")):
+            target = f"{self.policy.transfer_sip_profile}/{destination.split(':', 1)[1]}"
+            command = commands.uuid_transfer_bridge(self.info.uuid, f"sofia/{target}")
+        else:
+            command = commands.uuid_transfer(self.info.uuid, destination, "XML", self.policy.transfer_context)
+        self.phase = Phase.TRANSFERRED
+        return [
+            *self.dialogue.stop(),
+            a.RecordEvent("transfer", now, {"destination": destination}),
+            a.Api("transfer", command),
+        ]

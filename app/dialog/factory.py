@@ -43,8 +43,22 @@ class DialogBrain:
     description: str
     _client: ChatClient | None = field(default=None, repr=False)
 
+    _flows: dict[str, AgentFactory] = field(default_factory=dict, repr=False)
+
     def new_agent(self, context: CallContext) -> Agent:
         return self.factory(context)
+
+    def agent_for(self, context: CallContext, flow: str | None) -> Agent:
+        """The agent of one call; a call may name a packaged flow (``callbridge_flow``) for the flow brain."""
+        if flow is None or self.kind != "flow" or flow == self.flow.name:
+            return self.factory(context)
+        if flow not in self._flows:
+            try:
+                self._flows[flow] = flow_agent_factory(load_flow(packaged_flow(flow)))
+            except FileNotFoundError:
+                log.warning("call %s: no flow %r; using %s", context.uuid, flow, self.flow.name)
+                self._flows[flow] = self.factory
+        return self._flows[flow](context)
 
     def close(self) -> None:
         if self._client is not None:

@@ -187,4 +187,5 @@ class Anything:
     def match(self, answer: Utterance | Dtmf, now: datetime) -> Captured | None:
         if isinstance(answer, Dtmf) or not answer.text.strip():
             return None
-        return Captured(answer.text.strip())
+        # Recognisers end answers with punctuation; a captured value is spliced into sentences.
+        return Captured(answer.text.strip().rstrip(".!?,;:").strip() or answer.text.strip())

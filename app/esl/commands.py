@@ -186,6 +186,11 @@ def uuid_transfer(uuid: str, destination: str, dialplan: str = "XML", context: s
     )
 
 
+def uuid_transfer_bridge(uuid: str, endpoint: str) -> str:
+    """Move the call to an inline ``bridge`` to ``endpoint`` (e.g. ``sofia/external/agent@pbx``)."""
+    return f"uuid_transfer {call_uuid(uuid)} {quoted('bridge:' + token(endpoint, 'endpoint'))} inline"
+
+
 def uuid_send_dtmf(uuid: str, digits: str) -> str:
     if not _DTMF.match(digits):
         raise UnsafeValue(f"not DTMF digits: {digits!r}")

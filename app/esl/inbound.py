@@ -11,6 +11,7 @@ import gevent
 import gevent.event
 from greenswitch import esl as gs
 
+from app import metrics
 from app.esl import commands
 from app.esl.connection import DISCONNECT, InboundConnection, Notice, reply_ok, reply_text
 from app.esl.protocol import Event
@@ -124,11 +125,13 @@ class InboundClient:
         self._connection = connection
         self.connections_made += 1
         self.connected.set()
+        metrics.esl_connection(True)
         log.info("esl %s:%s: connected and subscribed", self.host, self.port)
 
     def _handle_notice(self, notice: Notice) -> None:
         if notice.lost or notice.headers.get("Content-Disposition") == "disconnect":
             self.connected.clear()
+            metrics.esl_connection(False)
             for job in self._jobs.values():
                 job.set_exception(EslUnavailable("connection lost before the job finished"))
             self._jobs.clear()

@@ -19,6 +19,7 @@ import gevent.threadpool
 import numpy as np
 import soxr
 
+from app import metrics
 from app.domain import CallType
 from app.media import messages
 from app.media.meter import StreamMeter, StreamReports
@@ -89,6 +90,7 @@ class SpeechListener:
         self._jobs: gevent.queue.Queue[_Job | None] = gevent.queue.Queue()
         self._stt_loop = gevent.spawn(self._run_stt)
         self.utterances = 0
+        metrics.worker_stream(+1)
 
     # -- CallListener ----------------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class SpeechListener:
         self.vad.close()
         self._resampler = None
         self._jobs.put(None)
+        metrics.worker_stream(-1)
         if self.meter is not None:
             self.meter.on_end(reason)
         log.info("call %s: speech pipeline ended (%s), %d utterances", self.call_id, reason, self.utterances)
@@ -191,6 +194,7 @@ class SpeechListener:
             transcript = self.stt_pool.spawn(self.recognizer.transcribe, event.audio, self.rate).get()
         self._speculation = None
         stt_ms = 1000.0 * (time.monotonic() - job.decided_at)
+        metrics.stt_finished(self.recognizer.name, stt_ms / 1000, (event.end_ms - event.start_ms) / 1000)
         if not transcript.text:
             log.info("call %s: no words in %.0f ms of speech", self.call_id, event.end_ms - event.start_ms)
             return

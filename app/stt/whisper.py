@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from pathlib import Path
 
 import numpy as np
 import soxr
 
 from app.stt.base import BufferedStream, RecognizerStream, Transcript
+from app.threads import os_lock
 
 log = logging.getLogger(__name__)
 MODEL_RATE = 16000
@@ -48,7 +48,7 @@ class WhisperRecognizer:
         self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
         self.beam_size = beam_size
         self.language = language
-        self._lock = threading.Lock()
+        self._lock = os_lock()
 
     def transcribe(self, samples: np.ndarray, rate: int) -> Transcript:
         if len(samples) < rate // 10:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 import soxr
+
+from app import metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,9 @@ class SpeechSpool:
         """Return the WAV's path and duration in ms, rendering it unless it is cached."""
         path = self.path_for(text, rate)
         if not path.exists():
+            started = time.perf_counter()
             audio = self.tts.synthesize(text).resampled(rate)
+            metrics.tts_rendered(time.perf_counter() - started, audio.duration_ms / 1000)
             write_wav(path, audio)
             log.debug("rendered %d ms of speech to %s", audio.duration_ms, path)
             return path, audio.duration_ms

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from piper import PiperVoice
 from piper.config import PiperConfig, SynthesisConfig
 from piper.phonemize_espeak import ESPEAK_DATA_DIR
 
+from app.threads import os_lock
 from app.tts.base import Audio
 
 
@@ -42,7 +42,7 @@ class PiperTTS:
             config=config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=path.parent
         )
         self._synthesis = SynthesisConfig(length_scale=length_scale)
-        self._lock = threading.Lock()
+        self._lock = os_lock()
         self._voice_id = f"piper:{path.stem}:{length_scale or 1}"
 
     @property

@@ -11,6 +11,7 @@ callback, in order, on the event loop.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -19,6 +20,7 @@ import gevent.event
 import gevent.threadpool
 import numpy as np
 
+from app import metrics
 from app.vad.silero import SileroModel, VadState, to_float, window_samples
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,7 @@ class VadBatcher:
         for stream in streams:
             stream.pending.clear()
         states = [s.state for s in streams]
+        started = time.perf_counter()
         try:
             if self._pool is not None:
                 results = self._pool.spawn(infer_rounds, self.model, states, windows, self.max_batch).get()
@@ -148,6 +151,7 @@ class VadBatcher:
             log.exception("VAD inference failed for %d calls; their windows are dropped", len(streams))
             return
         self.batches += 1
+        metrics.vad_batch(len(streams), sum(len(w) for w in windows), time.perf_counter() - started)
         self.windows += sum(len(w) for w in windows)
         for stream, call_windows, probabilities in zip(streams, windows, results, strict=True):
             if stream.closed:

@@ -15,6 +15,8 @@ from app.store import upgrade
 from app.tts.base import Audio, write_wav
 from app.wiring import Stack
 
+SHORT_FLOW = Path(__file__).resolve().parent / "data" / "short.yaml"
+
 
 @pytest.fixture(scope="session")
 def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -33,7 +35,7 @@ def settings(tmp_path: Path) -> Settings:
         {
             "CALLBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
             "CALLBRIDGE_SPOOL_DIR": str(tmp_path / "spool"),
-            "CALLBRIDGE_GREETING_TEXT": "Hello.",
+            "CALLBRIDGE_FLOW": str(SHORT_FLOW),
             "CALLBRIDGE_GOODBYE_TEXT": "Bye.",
             "CALLBRIDGE_NO_INPUT_TIMEOUT": "2.5",
             "CALLBRIDGE_MAX_NO_INPUT": "1",

@@ -54,7 +54,13 @@ def test_inbound_call_is_answered_streamed_greeted_and_hung_up(
                      "CHANNEL_HANGUP_COMPLETE"):
         assert expected in seen, seen
     turns = stack.call_log.turns(call.uuid)
-    assert [(t.speaker, t.text, t.interrupted) for t in turns] == [("agent", "Hello.", False), ("agent", "Bye.", False)]
+    assert [(t.speaker, t.text, t.interrupted) for t in turns] == [
+        ("agent", "Hello. Say something.", False),
+        ("agent", "Bye.", False),
+    ]
+    greeting = turns[0].timings or {}
+    assert greeting["trigger"] == "call_started"
+    assert 0 <= greeting["first_audio_ms"] <= greeting["broadcast_sent_ms"] <= greeting["playback_started_ms"]
     assert all(t.heard_ms and t.heard_ms > 300 for t in turns)
 
     report = stack.reports.get(call.uuid)

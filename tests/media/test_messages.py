@@ -16,7 +16,7 @@ from app.esl.protocol import Event, MessageReader, connect_reply_event, parse_ev
 from app.media import messages, wire
 
 NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
-POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", greeting="Hello there.", goodbye="Bye now.")
+POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", goodbye="Bye now.")
 UTTERANCE = messages.utterance(
     text="I need a table for two",
     confidence=0.91,

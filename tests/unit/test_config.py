@@ -47,10 +47,10 @@ def test_bad_values_name_the_variable_and_the_value(variable: str, value: str, s
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     env_file = tmp_path / "callbridge.env"
-    env_file.write_text("# comment\nCALLBRIDGE_ESL_PORT=9000\nexport CALLBRIDGE_GREETING_TEXT='Hi there'\n")
+    env_file.write_text("# comment\nCALLBRIDGE_ESL_PORT=9000\nexport CALLBRIDGE_GOODBYE_TEXT='Hi there'\n")
     settings = load_settings({"CALLBRIDGE_ENV_FILE": str(env_file), "CALLBRIDGE_ESL_PORT": "9001"})
     assert settings.esl_port == 9001
-    assert settings.greeting_text == "Hi there"
+    assert settings.goodbye_text == "Hi there"
 
 
 def test_missing_or_malformed_env_file_is_an_error(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_missing_or_malformed_env_file_is_an_error(tmp_path: Path) -> None:
         load_settings({"CALLBRIDGE_ENV_FILE": str(tmp_path / "nope.env")})
     bad = tmp_path / "bad.env"
     bad.write_text("CALLBRIDGE_ESL_PORT 9000\n")
-    with pytest.raises(SettingsError, match="bad.env:1"):
+    with pytest.raises(SettingsError, match=r"bad\.env:1"):
         load_settings({"CALLBRIDGE_ENV_FILE": str(bad)})
 
 

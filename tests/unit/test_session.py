@@ -11,12 +11,13 @@ import pytest
 from app.control import actions as a
 from app.control.callinfo import CallInfo, call_info_from_channel
 from app.control.session import CallSession, Phase, SessionPolicy
+from app.dialog import base as d
 from app.domain import CallType, Direction
 from app.esl.protocol import Event, MessageReader, connect_reply_event, parse_event
 
 NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
 PROMPT = Path("/srv/sounds/prompts/demo01/prompt_2s.wav")
-POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", greeting="Hello there.", goodbye="Bye now.")
+POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", goodbye="Bye now.", max_no_input=1)
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +34,40 @@ def of(kind: type, actions: list[a.Action]) -> list:  # type: ignore[type-arg]
     return [x for x in actions if isinstance(x, kind)]
 
 
+def answered_session(capture: tuple[Event, list[Event]], policy: SessionPolicy = POLICY) -> tuple[CallSession, int]:
+    channel, _ = capture
+    session = CallSession(replace(call_info_from_channel(channel), answered=True), policy)
+    run = of(a.RunAgent, session.start(NOW))[0]
+    return session, run.turn
+
+
+def say(session: CallSession, turn: int, text: str) -> list[a.Render]:
+    return of(a.Render, session.handle(a.AgentOutput(turn, d.Say(text)), NOW))
+
+
 def test_call_info_from_the_real_connect_reply(capture: tuple[Event, list[Event]]) -> None:
     info = call_info_from_channel(capture[0])
     assert info.uuid == "9ab210bd-0cd1-4de6-9a00-9ff1ee2f3ed1"
     assert (info.direction, info.call_type, info.answered) == (Direction.INBOUND, CallType.SIP, False)
-    assert (info.caller, info.callee) == ("sipp", "9999")
+    assert (info.caller, info.callee, info.flow, dict(info.variables)) == ("sipp", "9999", None, {})
 
 
-def test_inbound_call_answers_streams_greets_and_closes(capture: tuple[Event, list[Event]]) -> None:
+def test_campaign_variables_and_flow_come_from_the_channel(capture: tuple[Event, list[Event]]) -> None:
+    channel = capture[0]
+    headers = {
+        **channel.headers,
+        "variable_callbridge_direction": "outbound",
+        "variable_callbridge_callee": "+15551234567",
+        "variable_callbridge_flow": "appointment_reminder",
+        "variable_cb_var_name": "Ann%20Lee",
+        "variable_cb_var_appointment_time": "Tuesday%2010%3A00",
+    }
+    info = call_info_from_channel(Event(headers=headers))
+    assert (info.direction, info.callee, info.flow) == (Direction.OUTBOUND, "+15551234567", "appointment_reminder")
+    assert dict(info.variables) == {"name": "Ann Lee", "appointment_time": "Tuesday 10:00"}
+
+
+def test_inbound_call_answers_streams_and_the_agent_greets(capture: tuple[Event, list[Event]]) -> None:
     channel, events = capture
     session = CallSession(call_info_from_channel(channel), POLICY)
     start = session.start(NOW)
@@ -51,71 +78,172 @@ def test_inbound_call_answers_streams_greets_and_closes(capture: tuple[Event, li
     stream = of(a.Api, answered)[0]
     assert stream.command.startswith(f"uuid_audio_stream {session.info.uuid} start ws://127.0.0.1:8090/call/")
     assert " mono 8k '{" in stream.command  # PCMU call: the worker gets native 8 kHz
-    render = of(a.Render, answered)[0]
-    assert (render.text, render.rate) == ("Hello there.", 8000)
-    assert of(a.RecordAnswered, answered)
+    run = of(a.RunAgent, answered)[0]
+    assert isinstance(run.event, d.CallStarted) and run.context.uuid == session.info.uuid
 
+    renders = say(session, run.turn, "Hello there. How can I help?")
+    assert [(r.text, r.rate) for r in renders] == [("Hello there.", 8000), ("How can I help?", 8000)]
     session.handle(first(events, "CUSTOM"), NOW)  # mod_audio_stream::connect
     assert session.listening
-    ready = session.handle(a.SpeechReady(render.tag, PROMPT, duration_ms=2000), NOW)
+    ready = session.handle(a.SpeechReady(renders[0].tag, PROMPT, duration_ms=2000), NOW)
     apis = [x.command for x in of(a.Api, ready)]
-    assert "send_text" in apis[0] and '"on":true' in apis[0]
-    assert apis[1] == f"uuid_broadcast {session.info.uuid} {PROMPT} aleg"
+    assert apis[0] == f"uuid_broadcast {session.info.uuid} {PROMPT} aleg"
+    assert "send_text" in apis[1] and '"on":true' in apis[1] and "Hello there." in apis[1]
 
     session.handle(first(events, "PLAYBACK_START"), NOW)
     stopped = session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
-    turn = of(a.RecordTurn, stopped)[0]
-    assert (turn.speaker, turn.text, turn.interrupted, turn.heard_ms) == ("agent", "Hello there.", False, 2000)
-    assert '"on":false' in of(a.Api, stopped)[0].command
-    assert of(a.StartTimer, stopped)[0].name == "no_input"
+    assert not of(a.RecordTurn, stopped)  # the turn still has a sentence to say
+    session.handle(a.AgentDone(run.turn), NOW)
 
-    session.handle(first(events, "CHANNEL_HANGUP"), NOW)
+
+def test_sentences_play_in_order_even_when_rendered_out_of_order(capture: tuple[Event, list[Event]]) -> None:
+    session, turn = answered_session(capture)
+    first_piece, second = say(session, turn, "One. Two.")
+    assert session.handle(a.SpeechReady(second.tag, Path("/tmp/two.wav"), 500), NOW) == []
+    out = session.handle(a.SpeechReady(first_piece.tag, Path("/tmp/one.wav"), 500), NOW)
+    assert [x.command.split()[2] for x in of(a.Api, out) if "broadcast" in x.command] == ["/tmp/one.wav", "/tmp/two.wav"]
+
+
+def play_through(session: CallSession, events: list[Event], render: a.Render) -> list[a.Action]:
+    session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
+    session.handle(first(events, "PLAYBACK_START"), NOW)
+    return session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
+
+
+def test_a_finished_turn_is_recorded_with_its_latency_then_no_input_is_timed(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    [render] = say(session, turn, "Hello there.")
+    session.handle(a.AgentDone(turn), NOW)
+    out = play_through(session, events, render)
+    recorded = of(a.RecordTurn, out)[0]
+    assert (recorded.speaker, recorded.text, recorded.interrupted, recorded.heard_ms) == ("agent", "Hello there.", False, 2000)
+    assert recorded.timings["trigger"] == "call_started" and "playback_started_ms" in recorded.timings
+    assert of(a.StartTimer, out)[0].name == "no_input"
+
+
+def test_hangup_waits_for_the_goodbye_to_play(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    [render] = say(session, turn, "Goodbye!")
+    assert session.handle(a.AgentOutput(turn, d.Hangup()), NOW) == []
+    session.handle(a.AgentDone(turn), NOW)
+    out = play_through(session, events, render)
+    assert of(a.SendMsg, out)[0].headers == {"call-command": "hangup", "hangup-cause": "NORMAL_CLEARING"}
     assert session.phase is Phase.HANGING_UP
-    done = session.handle(first(events, "CHANNEL_HANGUP_COMPLETE"), NOW)
-    end = of(a.RecordEnd, done)[0]
-    assert (end.hangup_cause, end.state) == ("NORMAL_CLEARING", "ended")
-    assert end.billsec == int(first(events, "CHANNEL_HANGUP_COMPLETE").variable("billsec") or -1)
-    assert of(a.Finish, done)
-    assert session.handle(first(events, "CHANNEL_ANSWER"), NOW) == []
 
 
-def test_barged_playback_records_what_was_heard(capture: tuple[Event, list[Event]]) -> None:
-    channel, events = capture
-    session = CallSession(replace(call_info_from_channel(channel), answered=True), POLICY)
-    render = of(a.Render, session.start(NOW))[0]
-    session.handle(a.SpeechReady(render.tag, PROMPT, duration_ms=2000), NOW)
-    starts = [e for e in events if e.name == "PLAYBACK_START"]
-    session.handle(starts[1], NOW)
-    stopped = session.handle(first(events, "PLAYBACK_STOP", "break"), NOW)
-    turn = of(a.RecordTurn, stopped)[0]
-    assert turn.interrupted
-    assert turn.heard_ms is not None and 0 < turn.heard_ms < 2000
+def test_transfer_after_speech_to_an_extension_or_a_sip_uri(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    for destination, expected in (
+        ("1000", "uuid_transfer {uuid} 1000 XML default"),
+        ("sip:agent@pbx.example.com", "uuid_transfer {uuid} 'bridge:sofia/external/agent@pbx.example.com' inline"),
+    ):
+        session, turn = answered_session(capture)
+        [render] = say(session, turn, "Connecting you.")
+        session.handle(a.AgentOutput(turn, d.Transfer(destination)), NOW)
+        session.handle(a.AgentDone(turn), NOW)
+        out = play_through(session, events, render)
+        assert of(a.Api, out)[-1].command == expected.format(uuid=session.info.uuid)
+        assert session.phase is Phase.TRANSFERRED
+        lost = session.handle(a.ConnectionLost("socket app ended"), NOW)
+        end = of(a.RecordEnd, lost)[0]
+        assert (end.state, end.hangup_cause) == ("ended", "TRANSFERRED")
 
 
-def test_no_input_leads_to_goodbye_then_hangup(capture: tuple[Event, list[Event]]) -> None:
-    channel, events = capture
-    policy = replace(POLICY, max_no_input=1)
-    session = CallSession(replace(call_info_from_channel(channel), answered=True), policy)
-    greeting = of(a.Render, session.start(NOW))[0]
-    session.handle(a.SpeechReady(greeting.tag, PROMPT, 2000), NOW)
+def worker(events: list[Event], body: str) -> Event:
+    return Event(headers={**first(events, "CUSTOM").headers, "Event-Subclass": "mod_audio_stream::json"}, body=body)
+
+
+def test_barge_in_breaks_flushes_cancels_and_keeps_only_what_was_heard(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    renders = say(session, turn, "One two three four. Five six.")
+    for render in renders:
+        session.handle(a.SpeechReady(render.tag, Path(f"/tmp/{render.tag}.wav"), 2000), NOW)
+    start = first(events, "PLAYBACK_START")
+    session.handle(Event(headers={**start.headers, "Playback-File-Path": f"/tmp/{renders[0].tag}.wav"}), NOW)
+
+    out = session.handle(worker(events, '{"type":"speech_started","start_ms":100}'), NOW)
+    assert of(a.Api, out)[0].command == f"uuid_break {session.info.uuid} all"
+    assert of(a.CancelAgent, out)[0].turn == turn
+    assert of(a.RecordEvent, out)[-1].name == "barge_in"
+
+    broken = first(events, "PLAYBACK_STOP", "break")
+    stamp = int(start.get("Event-Date-Timestamp") or 0) + 1_000_000  # one of two seconds heard
+    stop = Event(headers={**broken.headers, "Playback-File-Path": f"/tmp/{renders[0].tag}.wav",
+                          "Event-Date-Timestamp": str(stamp)})
+    out = session.handle(stop, NOW)
+    recorded = of(a.RecordTurn, out)[0]
+    assert recorded.interrupted and recorded.heard_ms == 1000
+    assert recorded.timings["heard_text"] == "One two"
+    assert session.dialogue.history[-1] == d.Turn("agent", "One two three four. Five six.", True, "One two")
+
+    utterance = session.handle(worker(events, '{"type":"utterance","text":"wait a moment please","confidence":0.9}'), NOW)
+    run = of(a.RunAgent, utterance)[0]
+    assert run.event == d.Utterance("wait a moment please", 0.9)
+    assert run.context.history[-1].heard_text == "One two"
+
+
+def test_backchannels_do_not_cut_the_agent_off_when_words_are_required(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture, replace(POLICY, barge_in_min_words=3))
+    [render] = say(session, turn, "Your appointment is on Tuesday at ten.")
+    session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
     session.handle(first(events, "PLAYBACK_START"), NOW)
-    session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
-    goodbye = of(a.Render, session.handle(a.TimerFired("no_input"), NOW))[0]
-    assert goodbye.text == "Bye now." and session.phase is Phase.CLOSING
-    session.handle(a.SpeechReady(goodbye.tag, PROMPT, 2000), NOW)
+    assert not of(a.Api, session.handle(worker(events, '{"type":"speech_started","start_ms":1}'), NOW))
+    out = session.handle(worker(events, '{"type":"utterance","text":"mm-hm","confidence":0.8}'), NOW)
+    assert of(a.RecordEvent, out)[-1].name == "backchannel" and not of(a.RunAgent, out)
+    out = session.handle(worker(events, '{"type":"partial","text":"no no that is wrong","start_ms":1}'), NOW)
+    assert "uuid_break" in of(a.Api, out)[0].command
+
+
+def test_the_agents_own_echo_is_never_answered(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture, replace(POLICY, barge_in_min_words=4))
+    [render] = say(session, turn, "Which day and time would suit you?")
+    session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
     session.handle(first(events, "PLAYBACK_START"), NOW)
-    after = session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
-    assert of(a.SendMsg, after)[0].headers == {"call-command": "hangup", "hangup-cause": "NORMAL_CLEARING"}
+    session.handle(worker(events, '{"type":"speech_started","start_ms":1}'), NOW)
+    out = session.handle(worker(events, '{"type":"utterance","text":"which day and time would suit you","confidence":0.7}'), NOW)
+    assert of(a.RecordEvent, out)[-1].name == "echo_ignored"
+    assert not of(a.RunAgent, out) and not of(a.Api, out)
 
 
-def test_caller_speech_cancels_the_no_input_timer(capture: tuple[Event, list[Event]]) -> None:
-    channel, events = capture
-    session = CallSession(replace(call_info_from_channel(channel), answered=True), POLICY)
-    session.start(NOW)
-    utterance = next(e for e in events if e.subclass == "mod_audio_stream::json")
-    out = session.handle(utterance, NOW)
-    assert of(a.CancelTimer, out)[0].name == "no_input"
-    assert of(a.RecordTurn, out)[0].text == "hello"
+def test_dtmf_is_collected_for_the_agent(capture: tuple[Event, list[Event]]) -> None:
+    session, turn = answered_session(capture)
+    session.handle(a.AgentOutput(turn, d.CollectDtmf(max_digits=3, timeout=4, terminator="#")), NOW)
+    session.handle(a.AgentDone(turn), NOW)
+    digit = Event(headers={"Event-Name": "DTMF", "Unique-ID": session.info.uuid, "DTMF-Duration": "2240"})
+    assert of(a.StartTimer, session.handle(Event(headers={**digit.headers, "DTMF-Digit": "4"}), NOW))[0].name == "dtmf"
+    out = session.handle(Event(headers={**digit.headers, "DTMF-Digit": "#"}), NOW)
+    assert of(a.RunAgent, out)[0].event == d.Dtmf("4")
+
+
+def test_no_input_asks_the_agent_then_ends_the_call_politely(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    session.handle(a.AgentDone(turn), NOW)
+    first_timeout = session.handle(a.TimerFired("no_input"), NOW)
+    run = of(a.RunAgent, first_timeout)[0]
+    assert isinstance(run.event, d.NoInput)
+    session.handle(a.AgentDone(run.turn), NOW)
+    limit = session.handle(a.TimerFired("no_input"), NOW)
+    [goodbye] = of(a.Render, limit)
+    assert goodbye.text == "Bye now."
+    out = play_through(session, events, goodbye)
+    assert of(a.SendMsg, out)[0].headers["call-command"] == "hangup"
+
+
+def test_agent_errors_are_recorded_on_the_turn(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    out = session.handle(a.AgentOutput(turn, d.AgentError("first_token", "no token in 3 s")), NOW)
+    assert of(a.RecordEvent, out)[0].detail == {"kind": "first_token", "detail": "no token in 3 s"}
+    [render] = say(session, turn, "Sorry, one moment.")
+    session.handle(a.AgentDone(turn), NOW)
+    recorded = of(a.RecordTurn, play_through(session, events, render))[0]
+    assert recorded.timings["errors"] == ["first_token"]
 
 
 def test_hangup_before_answer_closes_the_record(capture: tuple[Event, list[Event]]) -> None:
@@ -123,8 +251,10 @@ def test_hangup_before_answer_closes_the_record(capture: tuple[Event, list[Event
     session = CallSession(call_info_from_channel(channel), POLICY)
     session.start(NOW)
     done = session.handle(first(events, "CHANNEL_HANGUP_COMPLETE"), NOW)
-    assert of(a.RecordEnd, done)[0].hangup_cause == "NORMAL_CLEARING"
-    assert not of(a.RecordAnswered, done)
+    end = of(a.RecordEnd, done)[0]
+    assert end.hangup_cause == "NORMAL_CLEARING" and end.state == "ended"
+    assert end.billsec == int(first(events, "CHANNEL_HANGUP_COMPLETE").variable("billsec") or -1)
+    assert not of(a.RecordAnswered, done) and of(a.Finish, done)
 
 
 def test_failed_answer_hangs_up_and_lost_socket_fails_the_record(capture: tuple[Event, list[Event]]) -> None:
@@ -140,33 +270,29 @@ def test_failed_answer_hangs_up_and_lost_socket_fails_the_record(capture: tuple[
 
 
 def test_failed_broadcast_and_tts_do_not_leave_the_call_hanging(capture: tuple[Event, list[Event]]) -> None:
-    channel, _ = capture
-    session = CallSession(replace(call_info_from_channel(channel), answered=True), POLICY)
-    greeting = of(a.Render, session.start(NOW))[0]
-    session.handle(a.SpeechReady(greeting.tag, PROMPT, 2000), NOW)
-    out = session.handle(a.CommandResult(greeting.tag, False, "-ERR invalid uuid"), NOW)
-    assert of(a.StartTimer, out)[0].name == "no_input"
-    bye = of(a.Render, session.handle(a.TimerFired("no_input"), NOW) + session.handle(a.TimerFired("no_input"), NOW))
-    assert bye
-    out = session.handle(a.SpeechReady(bye[0].tag, None, error="voice missing"), NOW)
+    session, turn = answered_session(capture)
+    one, two = say(session, turn, "One. Two.")
+    session.handle(a.AgentDone(turn), NOW)
+    session.handle(a.SpeechReady(one.tag, PROMPT, 2000), NOW)
+    session.handle(a.CommandResult(one.tag, False, "-ERR invalid uuid"), NOW)
+    out = session.handle(a.SpeechReady(two.tag, None, error="voice missing"), NOW)
     assert of(a.RecordEvent, out)[0].name == "tts_failed"
-    assert of(a.SendMsg, out)[0].headers["call-command"] == "hangup"
+    assert of(a.StartTimer, out)[0].name == "no_input"
 
 
 def test_events_of_other_calls_and_garbage_from_the_worker_are_ignored(capture: tuple[Event, list[Event]]) -> None:
-    channel, events = capture
-    session = CallSession(replace(call_info_from_channel(channel), answered=True), POLICY)
-    session.start(NOW)
+    _, events = capture
+    session, _ = answered_session(capture)
     other = Event(headers={**first(events, "CHANNEL_HANGUP").headers, "Unique-ID": "00000000-0000-0000-0000-000000000000"})
     assert session.handle(other, NOW) == []
-    garbage = Event(headers={**first(events, "CUSTOM").headers, "Event-Subclass": "mod_audio_stream::json"}, body="{oops")
-    assert of(a.RecordEvent, session.handle(garbage, NOW))[0].name == "worker_message_invalid"
+    assert of(a.RecordEvent, session.handle(worker(events, "{oops"), NOW))[0].name == "worker_message_invalid"
     assert session.phase is Phase.ACTIVE
 
 
-def test_webrtc_calls_render_wideband() -> None:
+def test_webrtc_calls_render_and_stream_wideband() -> None:
     info = CallInfo("9ab210bd-0cd1-4de6-9a00-9ff1ee2f3ed1", Direction.INBOUND, CallType.WEBRTC, "a", "b",  # type: ignore[arg-type]
                     None, None, True, 48000, "verto.rtc/x")
-    out = CallSession(info, POLICY).start(NOW)
-    assert of(a.Render, out)[0].rate == 16000
+    session = CallSession(info, POLICY)
+    out = session.start(NOW)
     assert " mono 16k " in of(a.Api, out)[0].command
+    assert say(session, of(a.RunAgent, out)[0].turn, "Hi.")[0].rate == 16000
