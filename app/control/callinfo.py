@@ -14,6 +14,8 @@ DIRECTION_VARIABLE = "callbridge_direction"
 CALLEE_VARIABLE = "callbridge_callee"
 CAMPAIGN_VARIABLE = "callbridge_campaign"
 FLOW_VARIABLE = "callbridge_flow"
+AMD_VARIABLE = "callbridge_amd"
+AMD_VERDICT_VARIABLE = "callbridge_amd_verdict"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class CallInfo:
     channel_name: str
     flow: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    amd: str | None = None  # "hangup" | "voicemail": screen for answering machines before speaking
 
 
 def call_info_from_channel(channel: Event) -> CallInfo:
@@ -66,7 +69,13 @@ def call_info_from_channel(channel: Event) -> CallInfo:
         channel_name=channel_name,
         flow=channel.variable(FLOW_VARIABLE) or None,
         variables=decode_call_variables(channel.headers),
+        amd=_amd_action(channel) if direction is Direction.OUTBOUND else None,
     )
+
+
+def _amd_action(channel: Event) -> str | None:
+    action = (channel.variable(AMD_VARIABLE) or "").strip().lower()
+    return action if action in ("hangup", "voicemail") else None
 
 
 def codec_rate(channel: Event) -> int | None:

@@ -162,7 +162,10 @@ class _CallRun:
             except Exception as exc:  # a bug in one call must neither kill it silently nor touch others
                 self.log.exception("call %s: failed handling %s", self.info.uuid, type(item).__name__)
                 self._record(a.RecordEvent("controller_error", self.c.clock(), {"error": repr(exc)[:300]}))
-                if isinstance(item, a.ConnectionLost) or getattr(item, "name", "") == "CHANNEL_HANGUP_COMPLETE":
+                if (
+                    isinstance(item, a.ConnectionLost)
+                    or getattr(item, "name", "") == "CHANNEL_HANGUP_COMPLETE"
+                ):
                     self._record(a.RecordEnd(self.c.clock(), self.session.hangup_cause, None, None, "failed"))
                     self.done = True
         for timer in self.timers.values():

@@ -72,6 +72,10 @@ class Dialogue:
     def call_started(self, at: datetime) -> list[a.Action]:
         return self._run_agent(d.CallStarted(), "call_started", _us(at))
 
+    def machine_answered(self, at: datetime) -> list[a.Action]:
+        """An answering machine's greeting is over: the agent leaves its message."""
+        return self._run_agent(d.MachineAnswered(), "voicemail", _us(at))
+
     def _context(self) -> d.CallContext:
         info = self.session.info
         return d.CallContext(
@@ -300,7 +304,9 @@ class Dialogue:
         confidence = message.get("confidence")
         event = d.Utterance(text, float(confidence) if isinstance(confidence, int | float) else None)
         # The agent's context holds the history before this input; the utterance joins it afterwards.
-        out += self._run_agent(event, "utterance", origin_us, eou_decided=decided_us, transcript_ready=_us(at))
+        out += self._run_agent(
+            event, "utterance", origin_us, eou_decided=decided_us, transcript_ready=_us(at)
+        )
         self.history.append(d.Turn("caller", text))
         return out
 

@@ -13,8 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.control import actions as a
-from app.control.callinfo import CallInfo, codec_rate, event_time, int_variable, speech_rate
+from app.control.amd import AmdAction, Next
+from app.control.callinfo import (
+    AMD_VERDICT_VARIABLE,
+    CallInfo,
+    codec_rate,
+    event_time,
+    int_variable,
+    speech_rate,
+)
 from app.control.dialogue import Dialogue
+from app.control.screening import TICK_SECONDS, MachineScreen, Screened
 from app.esl import commands
 from app.esl.protocol import Event
 
@@ -66,6 +75,7 @@ class CallSession:
         self.hangup_cause: str | None = None
         self.rate = info.rate
         self.dialogue = Dialogue(self, variables or {})
+        self.screen: MachineScreen | None = None
         self.log = logging.LoggerAdapter(log, {"call": info.uuid})
 
     @property
@@ -99,6 +109,8 @@ class CallSession:
                 return self.dialogue.on_speech_ready(item, now)
             case a.TimerFired(name="answer") if self.phase is Phase.ANSWERING:
                 return [a.RecordEvent("answer_timeout", now), *self.hangup("RECOVERY_ON_TIMER_EXPIRE")]
+            case a.TimerFired(name="amd") if self.screen is not None:
+                return self._screened(self.screen.tick(now), now)
             case a.TimerFired(name=name):
                 return self.dialogue.on_timer(name, now)
             case a.AgentOutput():
@@ -151,12 +163,35 @@ class CallSession:
         }
         url = f"{self.policy.media_url}/call/{self.info.uuid}"
         start_stream = commands.audio_stream_start(self.info.uuid, url, "mono", rate, metadata)
-        return [
+        out: list[a.Action] = [
             a.RecordAnswered(at),
             a.RecordEvent("CHANNEL_ANSWER", at, {"rate": self.rate}),
             a.Api("stream", start_stream),
-            *self.dialogue.call_started(at),
         ]
+        if self.info.amd is not None:
+            self.screen = MachineScreen(AmdAction(self.info.amd), at)
+            return [*out, a.StartTimer("amd", TICK_SECONDS)]
+        return out + self.dialogue.call_started(at)
+
+    def _screened(self, result: Screened | None, now: datetime) -> list[a.Action]:
+        """Answering-machine screening: keep listening, or act on the verdict."""
+        if self.screen is None or self.phase is not Phase.ACTIVE:
+            return []
+        out: list[a.Action] = []
+        if result is not None and result.decision is not None:
+            verdict = result.decision.verdict.value
+            out += [
+                a.RecordEvent("amd", now, {"verdict": verdict, "reason": result.decision.reason}),
+                a.Api("amd_verdict", commands.uuid_setvar(self.info.uuid, AMD_VERDICT_VARIABLE, verdict)),
+            ]
+        if result is None or result.next is Next.WAIT_FOR_GREETING_END:
+            return [*out, a.StartTimer("amd", TICK_SECONDS)]
+        self.screen = None
+        if result.next is Next.HANGUP:
+            return out + self.hangup("NORMAL_CLEARING")
+        if result.next is Next.LEAVE_VOICEMAIL:
+            return out + self.dialogue.machine_answered(now)
+        return out + self.dialogue.call_started(now)
 
     def _on_audio_stream(self, event: Event, at: datetime) -> list[a.Action]:
         kind = event.subclass.removeprefix("mod_audio_stream::")
@@ -174,6 +209,8 @@ class CallSession:
         if not isinstance(message, dict):
             self.log.warning("call %s: worker sent a bad message: %r", self.info.uuid, event.body[:200])
             return [a.RecordEvent("worker_message_invalid", at, {"body": event.body[:500]})]
+        if self.screen is not None:
+            return [a.CancelTimer("amd"), *self._screened(self.screen.feed(message, at), at)]
         return self.dialogue.on_worker_message(message, at)
 
     def _on_hangup_complete(self, event: Event, at: datetime) -> list[a.Action]:

@@ -27,7 +27,9 @@ class AgentTurn:
     trigger: str  # "call_started" | "utterance" | "dtmf" | "no_input"
     origin_us: int  # caller speech end (or answer / timeout): what the latencies are measured from
     marks: dict[str, int] = field(default_factory=dict)
-    said: list[tuple[int, str, int | None, int | None]] = field(default_factory=list)  # order, text, heard, ms
+    said: list[tuple[int, str, int | None, int | None]] = field(
+        default_factory=list
+    )  # order, text, heard, ms
     interrupted: bool = False
     generating: bool = True
     errors: list[str] = field(default_factory=list)

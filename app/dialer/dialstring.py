@@ -42,6 +42,7 @@ class OutboundCall:
     campaign: str | None = None
     flow: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    amd: str | None = None  # "hangup" | "voicemail": the controller detects answering machines
 
 
 def encode_value(value: str) -> str:
@@ -89,6 +90,8 @@ def channel_variables_of(call: OutboundCall) -> dict[str, object]:
         variables["callbridge_campaign"] = _checked(_CAMPAIGN, call.campaign, "campaign id")
     if call.flow is not None:
         variables["callbridge_flow"] = _checked(_FLOW, call.flow, "flow name")
+    if call.amd is not None and call.amd != "continue":
+        variables["callbridge_amd"] = _checked(re.compile(r"^(hangup|voicemail)$"), call.amd, "AMD action")
     for name, value in call.variables.items():
         variables[CALL_VARIABLE_PREFIX + _checked(_NAME, name, "variable name")] = encode_value(value)
     return variables

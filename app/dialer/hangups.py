@@ -21,6 +21,7 @@ class Hangup:
     billsec: int | None
     gateway: str | None
     answered: bool
+    amd_verdict: str | None = None  # set by the controller (channel variable callbridge_amd_verdict)
 
     @classmethod
     def from_event(cls, event: Event) -> Hangup:
@@ -33,6 +34,7 @@ class Hangup:
             gateway=event.variable("sip_gateway_name") or None,
             answered=answer_epoch not in ("", "0")
             or (event.get("Caller-Channel-Answered-Time") or "0") != "0",
+            amd_verdict=event.variable("callbridge_amd_verdict") or None,
         )
 
 

@@ -107,6 +107,7 @@ class Dialer:
         self._pacing = pacing.capped(config.max_cps, switch_sps)
         self._gateways = tuple(campaign.gateways.split(","))
         self._flow = campaign.flow
+        self._amd = campaign.amd_action
         self._caller_id = campaign.caller_id or config.caller_id_number
 
     # --- wiring ------------------------------------------------------------------------------------------
@@ -217,6 +218,7 @@ class Dialer:
                     campaign=claim.campaign_id,
                     flow=self._flow,
                     variables=claim.variables,
+                    amd=self._amd,
                 )
             )
         except ValueError as exc:
@@ -258,6 +260,8 @@ class Dialer:
     ) -> None:
         ended = self._await_hangup(channel, waiter)
         log.info("call %s: ended %s billsec=%s gateway=%s", uuid, ended.cause, ended.billsec, ended.gateway)
+        if ended.amd_verdict:
+            self._store.set_amd_verdict(uuid, ended.amd_verdict)
         self._finish(
             uuid,
             AttemptState.ANSWERED,

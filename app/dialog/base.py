@@ -65,7 +65,12 @@ class NoInput:
     """The caller said nothing for the no-input timeout after the agent finished speaking."""
 
 
-Input = CallStarted | Utterance | Dtmf | NoInput
+@dataclass(frozen=True)
+class MachineAnswered:
+    """An answering machine took the call and its greeting has ended: leave a message now (or hang up)."""
+
+
+Input = CallStarted | Utterance | Dtmf | NoInput | MachineAnswered
 
 
 # --- what the agent wants done --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from app.dialog.base import (
     Dtmf,
     Hangup,
     Input,
+    MachineAnswered,
     NoInput,
     Say,
     Transfer,
@@ -60,7 +61,12 @@ class FlowAgent:
         if self.finished:
             return iter(())
         actions: list[AgentAction] = []
-        if isinstance(event, CallStarted):
+        if isinstance(event, MachineAnswered):
+            if self.flow.voicemail:
+                actions.append(Say(self._render(self.flow.voicemail)))
+            actions.append(Hangup("NORMAL_CLEARING"))
+            self.finished = True
+        elif isinstance(event, CallStarted):
             if self.flow.greeting:
                 actions.append(Say(self._render(self.flow.greeting)))
             self._enter(self.flow.start, actions)

@@ -22,6 +22,7 @@ TOP_KEYS = (
     "variables",
     "inputs",
     "llm_prompt",
+    "voicemail",
     "defaults",
     "nodes",
 )
@@ -152,6 +153,7 @@ class _Checker:
             defaults=defaults,
             inputs=tuple(inputs),
             llm_prompt=self.template(document, "llm_prompt", "the flow"),
+            voicemail=self.template(document, "voicemail", "the flow"),
             source=path,
         )
 

@@ -64,4 +64,5 @@ class Flow:
     )  # variables with a value unless the call sets one
     inputs: tuple[str, ...] = ()  # variables each call must bring (CSV columns, channel variables)
     llm_prompt: str | None = None  # system prompt when this flow's campaign runs with the LLM brain
+    voicemail: str | None = None  # left on an answering machine (campaigns with --amd voicemail)
     source: Path | None = None

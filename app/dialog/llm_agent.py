@@ -17,6 +17,7 @@ from app.dialog.base import (
     Dtmf,
     Hangup,
     Input,
+    MachineAnswered,
     NoInput,
     Say,
     SendDtmf,
@@ -209,6 +210,8 @@ def _event_text(context: CallContext, event: Input) -> str:
         return f"[The caller pressed the keys: {event.digits}]"
     if isinstance(event, NoInput):
         return "[The caller has said nothing for a while.]"
+    if isinstance(event, MachineAnswered):
+        return "[An answering machine took the call and its beep has passed. Leave a short message, then hang up.]"
     assert isinstance(event, CallStarted)
     who = (
         "You placed this call and it was just answered"

@@ -179,6 +179,12 @@ def uuid_getvar(uuid: str, name: str) -> str:
     return f"uuid_getvar {call_uuid(uuid)} {name}"
 
 
+def uuid_setvar(uuid: str, name: str, value: str) -> str:
+    if not _VAR_NAME.match(name):
+        raise UnsafeValue(f"not a variable name: {name!r}")
+    return f"uuid_setvar {call_uuid(uuid)} {name} {token(value, 'variable value')}"
+
+
 def uuid_transfer(uuid: str, destination: str, dialplan: str = "XML", context: str = "default") -> str:
     return (
         f"uuid_transfer {call_uuid(uuid)} {token(destination, 'destination')} "

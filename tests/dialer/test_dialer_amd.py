@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.dialer.amd import AmdAction, MachineDetector, Next, Verdict, next_step
+from app.control.amd import AmdAction, MachineDetector, Next, Verdict, next_step
 
 
 def test_short_hello_then_silence_is_a_human() -> None:

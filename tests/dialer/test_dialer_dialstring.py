@@ -79,6 +79,7 @@ def test_hostile_values_stay_inside_their_variable(value: str) -> None:
         {"caller_id_name": "Ann'}"},
         {"uuid": "not-a-uuid"},
         {"controller_host": "1.2.3.4 async"},
+        {"amd": "hangup,evil=1"},
     ],
 )
 def test_unsafe_inputs_are_refused(overrides: dict[str, object]) -> None:
@@ -90,3 +91,9 @@ def test_decode_reads_event_headers_too() -> None:
     assert decode_variables({"variable_cb_var_name": "Ann%2C%20B", "variable_other": "x"}) == {
         "name": "Ann, B"
     }
+
+
+def test_answering_machine_screening_travels_to_the_controller() -> None:
+    assert "callbridge_amd=voicemail" in originate_command(make(amd="voicemail"))
+    assert "callbridge_amd" not in originate_command(make(amd="continue"))
+    assert "callbridge_amd" not in originate_command(make())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -152,7 +152,10 @@ def test_transfer_after_speech_to_an_extension_or_a_sip_uri(capture: tuple[Event
 
 
 def worker(events: list[Event], body: str) -> Event:
-    return Event(headers={**first(events, "CUSTOM").headers, "Event-Subclass": "mod_audio_stream::json"}, body=body)
+    """A worker message as FreeSWITCH delivers it, timed by the ``now`` it is handled with."""
+    headers = {**first(events, "CUSTOM").headers, "Event-Subclass": "mod_audio_stream::json"}
+    headers.pop("Event-Date-Timestamp")
+    return Event(headers=headers, body=body)
 
 
 def test_barge_in_breaks_flushes_cancels_and_keeps_only_what_was_heard(capture: tuple[Event, list[Event]]) -> None:
@@ -296,3 +299,48 @@ def test_webrtc_calls_render_and_stream_wideband() -> None:
     out = session.start(NOW)
     assert " mono 16k " in of(a.Api, out)[0].command
     assert say(session, of(a.RunAgent, out)[0].turn, "Hi.")[0].rate == 16000
+
+
+def outbound_with_amd(capture: tuple[Event, list[Event]], action: str) -> CallSession:
+    headers = {**capture[0].headers, "variable_callbridge_direction": "outbound", "variable_callbridge_amd": action}
+    info = replace(call_info_from_channel(Event(headers=headers)), answered=True)
+    assert info.amd == action
+    return CallSession(info, POLICY)
+
+
+def at(seconds: float) -> datetime:
+    return NOW.replace(microsecond=0) + timedelta(seconds=seconds)
+
+
+def test_a_human_is_greeted_after_a_short_hello(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session = outbound_with_amd(capture, "hangup")
+    out = session.start(NOW)
+    assert not of(a.RunAgent, out) and of(a.StartTimer, out)[-1].name == "amd"
+    session.handle(worker(events, '{"type":"speech_started","start_ms":300}'), at(0.3))
+    session.handle(worker(events, '{"type":"speech_stopped","start_ms":300,"end_ms":900,"decided_ms":1400,"reason":"silence"}'), at(0.9))
+    out = session.handle(a.TimerFired("amd"), at(1.8))
+    assert of(a.RecordEvent, out)[0].detail["verdict"] == "human"
+    assert "uuid_setvar" in of(a.Api, out)[0].command and "callbridge_amd_verdict human" in of(a.Api, out)[0].command
+    assert isinstance(of(a.RunAgent, out)[0].event, d.CallStarted)
+
+
+def test_a_machine_is_hung_up_on_or_left_a_voicemail_after_its_greeting(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    greeting = '{"type":"utterance","text":"Hi, you have reached Ann, please leave a message after the tone","confidence":0.9}'
+    hangup = outbound_with_amd(capture, "hangup")
+    hangup.start(NOW)
+    hangup.handle(worker(events, '{"type":"speech_started","start_ms":200}'), at(0.2))
+    out = hangup.handle(worker(events, greeting), at(2.0))
+    assert of(a.RecordEvent, out)[0].detail["verdict"] == "machine"
+    assert of(a.SendMsg, out)[0].headers["call-command"] == "hangup"
+
+    voicemail = outbound_with_amd(capture, "voicemail")
+    voicemail.start(NOW)
+    voicemail.handle(worker(events, '{"type":"speech_started","start_ms":200}'), at(0.2))
+    out = voicemail.handle(worker(events, greeting), at(2.0))
+    assert of(a.RecordEvent, out)[0].detail["verdict"] == "machine" and not of(a.RunAgent, out)
+    voicemail.handle(worker(events, '{"type":"speech_stopped","start_ms":200,"end_ms":4000,"decided_ms":4500,"reason":"silence"}'), at(4.0))
+    assert not of(a.RunAgent, voicemail.handle(a.TimerFired("amd"), at(4.5)))  # the beep may still come
+    out = voicemail.handle(a.TimerFired("amd"), at(5.5))
+    assert isinstance(of(a.RunAgent, out)[0].event, d.MachineAnswered)
