@@ -58,6 +58,8 @@ class Settings(BaseSettings):
 
     # Speech out.
     spool_dir: Path = Path("spool")
+    # Rendered speech not used for this long is deleted (checked at start-up and every hour).
+    spool_max_age_hours: float = Field(default=24.0, gt=0)
     piper_voice: Path | None = None
     # Said before hanging up when the caller stays silent max_no_input times in a row.
     goodbye_text: str = "Thank you for calling. Goodbye."

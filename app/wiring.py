@@ -68,6 +68,7 @@ class Stack:
         port 0 in tests and the demo) instead of ``media_url`` from the settings.
         """
         self.media.start()
+        self._greenlets.append(gevent.spawn(self._prune_spool_hourly))
         self.prerender()
         media_url = None
         if advertise_bound_media:
@@ -84,6 +85,15 @@ class Stack:
         )
         self._greenlets.append(gevent.spawn(self.outbound.listen))
         self.outbound.ready.wait(timeout=10)
+
+    def _prune_spool_hourly(self) -> None:
+        max_age_s = self.settings.spool_max_age_hours * 3600
+        while True:
+            try:
+                self.speech.prune(max_age_s)
+            except OSError:
+                log.exception("pruning the speech spool %s failed", self.speech.directory)
+            gevent.sleep(3600)
 
     def prerender(self) -> None:
         """Render the fixed prompts once, so the first caller does not wait for them."""

@@ -76,6 +76,24 @@ class SpeechSpool:
         key = hashlib.sha256(f"{self.tts.voice_id}\0{rate}\0{text}".encode()).hexdigest()[:24]
         return self.directory / f"tts-{rate}-{key}.wav"
 
+    def prune(self, max_age_s: float, now: float | None = None) -> int:
+        """Delete renders not used for ``max_age_s`` (a cache hit refreshes a file's time); returns how many."""
+        cutoff = (time.time() if now is None else now) - max_age_s
+        removed = 0
+        for path in self.directory.glob("tts-*.wav"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        for leftover in self.directory.glob("tts-*.tmp"):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink(missing_ok=True)
+        if removed:
+            log.info("speech spool %s: removed %d old render(s)", self.directory, removed)
+        return removed
+
     def render(self, text: str, rate: int) -> tuple[Path, int]:
         """Return the WAV's path and duration in ms, rendering it unless it is cached."""
         path = self.path_for(text, rate)
@@ -86,4 +104,5 @@ class SpeechSpool:
             write_wav(path, audio)
             log.debug("rendered %d ms of speech to %s", audio.duration_ms, path)
             return path, audio.duration_ms
+        os.utime(path)  # in use: keep it out of the next prune
         return path, read_wav_duration_ms(path)
