@@ -70,3 +70,11 @@ def test_nothing_else_reads_the_environment() -> None:
         if path.name != "config.py" and ("os.environ" in (text := path.read_text()) or "getenv(" in text)
     ]
     assert offenders == []
+
+
+def test_every_setting_is_documented_for_admins() -> None:
+    from app.config import Settings  # noqa: PLC0415
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [f"CALLBRIDGE_{name.upper()}" for name in Settings.model_fields if f"`CALLBRIDGE_{name.upper()}`" not in doc]
+    assert missing == []
