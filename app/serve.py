@@ -10,7 +10,9 @@ import gevent.event
 
 from app.config import Settings
 from app.esl.inbound import Backoff, InboundClient
+from app.metrics import MetricsServer
 from app.store import upgrade
+from app.web.server import start_web_client
 from app.wiring import Stack
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,18 @@ def run_serve(settings: Settings) -> int:
         backoff=Backoff(settings.esl_reconnect_min_delay, settings.esl_reconnect_max_delay),
     )
     esl.start()
+    checks = {
+        "esl": esl.connected.is_set,
+        "controller": lambda: stack.outbound is not None and stack.outbound.ready.is_set(),
+    }
+    metrics = (
+        MetricsServer(settings.metrics_host, settings.metrics_port, checks)
+        if settings.metrics_enabled
+        else None
+    )
+    if metrics is not None:
+        metrics.start()
+    start_web_client(settings, stack.call_log)
     stopping = gevent.event.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stopping.set)
@@ -45,4 +59,6 @@ def run_serve(settings: Settings) -> int:
     log.info("stopping: no new calls; waiting for calls in progress")
     esl.stop()
     stack.stop()
+    if metrics is not None:
+        metrics.stop()
     return 0

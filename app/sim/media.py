@@ -41,6 +41,13 @@ class MediaBug(Protocol):
         """The channel's media has stopped (hangup)."""
 
 
+class CallerSource(Protocol):
+    """Live caller audio (a WebRTC peer, say) instead of a WAV file."""
+
+    def read_frame(self, size: int) -> Int16Array:
+        """The next ``size`` samples at the channel rate; called from the media clock, must not block."""
+
+
 class Playback:
     """One file being played to the caller (what ``uuid_broadcast`` starts)."""
 
@@ -105,6 +112,7 @@ class ChannelMedia:
         self.recording_path = recording_path
         self.frames_elapsed = 0
         self._caller = load_mono(caller_audio, rate) if caller_audio else np.zeros(0, np.int16)
+        self._caller_source: CallerSource | None = None
         self._current: Playback | None = None
         self._bugs: list[MediaBug] = []
         self._recorded: list[Int16Array] = []
@@ -147,6 +155,10 @@ class ChannelMedia:
             return None
         return self._current
 
+    def set_caller_source(self, source: CallerSource) -> None:
+        """Take the caller's audio from ``source`` from the next frame on (instead of the WAV)."""
+        self._caller_source = source
+
     def add_bug(self, bug: MediaBug) -> None:
         """Attach a media bug: it gets every frame from the next tick on."""
         if bug not in self._bugs:
@@ -188,7 +200,10 @@ class ChannelMedia:
     def advance_frame(self) -> None:
         """Advance the channel by one 20 ms frame (the clock calls this; tests may call it directly)."""
         offset = self.samples_elapsed
-        read = self._caller[offset : offset + self.frame_samples]
+        if self._caller_source is not None:
+            read = self._caller_source.read_frame(self.frame_samples)
+        else:
+            read = self._caller[offset : offset + self.frame_samples]
         if read.shape[0] < self.frame_samples:
             read = np.concatenate([read, np.zeros(self.frame_samples - read.shape[0], np.int16)])
         write = self._current.next_frame(self.frame_samples, offset) if self._current else None

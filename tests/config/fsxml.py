@@ -123,7 +123,7 @@ class Preprocessor:
                 raise UnsupportedDirective(f"{path}: X-PRE-PROCESS without cmd and data: {raw.strip()}")
             self._directive(path, cmd_match.group(1).lower(), data_match.group(1), out, result, depth)
 
-    def _directive(  # noqa: PLR0917
+    def _directive(
         self, path: Path, cmd: str, data: str, out: list[str], result: Preprocessed, depth: int
     ) -> None:
         if cmd == "include":

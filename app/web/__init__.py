@@ -1,0 +1,1 @@
+"""The browser client: a static Verto (WebRTC) page and the small server that serves it."""
