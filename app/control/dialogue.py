@@ -208,14 +208,14 @@ class Dialogue:
             return []
         del self.turns[turn.number]
         out = self._record(turn, now)
+        from app.control.session import Phase  # noqa: PLC0415 - the session module imports this one
+
+        if self.session.phase is not Phase.ACTIVE:
+            return out  # hanging up: the stream is going away, nothing more to tell the worker
         if self.speech.empty and self.session.listening:
             off = commands.audio_stream_send_text(self.uuid, {"type": "playback", "on": False})
             out.append(a.Api("playback_off", off))
         if turn.number != self.current or not self.speech.empty:
-            return out
-        from app.control.session import Phase  # noqa: PLC0415 - the session module imports this one
-
-        if self.session.phase is not Phase.ACTIVE:
             return out
         if isinstance(self.pending_end, d.Hangup):
             return out + self.session.hangup(self.pending_end.cause)

@@ -232,6 +232,10 @@ class CallSession:
             return self.dialogue.on_broadcast_result(result, now)
         if result.ok:
             return []
+        if result.tag in ("playback_on", "playback_off"):
+            # A notice to the worker; the stream may have just gone (hang-up). Nothing depends on it.
+            self.log.warning("call %s: %s not delivered: %s", self.info.uuid, result.tag, result.text)
+            return []
         self.log.error("call %s: %s failed: %s", self.info.uuid, result.tag, result.text)
         out: list[a.Action] = [
             a.RecordEvent("command_failed", now, {"command": result.tag, "reply": result.text})
