@@ -1,10 +1,17 @@
-"""Shared test helpers: where the real FreeSWITCH captures live."""
+"""Shared test helpers: the real FreeSWITCH captures, and the whole stack against the stand-in."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from app.config import Settings
+from app.sim.switch import FakeSwitch
+from app.store import upgrade
+from app.wiring import Stack
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures" / "freeswitch-1.10.12"
@@ -15,3 +22,23 @@ def fs_fixtures() -> Path:
     """The byte-exact FreeSWITCH 1.10.12 transcripts (``../shared/fixtures``)."""
     assert FIXTURES.is_dir(), f"missing the shared FreeSWITCH fixtures at {FIXTURES}"
     return FIXTURES
+
+
+@pytest.fixture
+def stack(settings: Settings) -> Iterator[Stack]:
+    """Controller, media worker and call log in this process (``settings`` comes from the test's folder)."""
+    upgrade(settings.database_url)
+    running = Stack.build(settings)
+    running.start(advertise_bound_media=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def switch(tmp_path: Path) -> Iterator[FakeSwitch]:
+    """The FreeSWITCH stand-in, recording every call under the test's tmp_path."""
+    (tmp_path / "recordings").mkdir()
+    fs = FakeSwitch(password=secrets.token_hex(8), recordings_dir=tmp_path / "recordings")
+    fs.start()
+    yield fs
+    fs.stop()

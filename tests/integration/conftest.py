@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from app.config import Settings, load_settings
-from app.sim.switch import FakeSwitch
-from app.store import upgrade
+from app.config import Settings
 from app.tts.base import Audio, write_wav
-from app.wiring import Stack
+from tests.stack import stack_settings
 
 SHORT_FLOW = Path(__file__).resolve().parent / "data" / "short.yaml"
 
@@ -31,32 +27,4 @@ def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    base = load_settings(
-        {
-            "CALLBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
-            "CALLBRIDGE_SPOOL_DIR": str(tmp_path / "spool"),
-            "CALLBRIDGE_FLOW": str(SHORT_FLOW),
-            "CALLBRIDGE_GOODBYE_TEXT": "Bye.",
-            "CALLBRIDGE_NO_INPUT_TIMEOUT": "2.5",
-            "CALLBRIDGE_MAX_NO_INPUT": "1",
-        }
-    )
-    return base.model_copy(update={"controller_port": 0, "media_port": 0})
-
-
-@pytest.fixture
-def stack(settings: Settings) -> Iterator[Stack]:
-    upgrade(settings.database_url)
-    stack = Stack.build(settings)
-    stack.start(advertise_bound_media=True)
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture
-def switch(tmp_path: Path) -> Iterator[FakeSwitch]:
-    (tmp_path / "recordings").mkdir()
-    fs = FakeSwitch(password=secrets.token_hex(8), recordings_dir=tmp_path / "recordings")
-    fs.start()
-    yield fs
-    fs.stop()
+    return stack_settings(tmp_path, SHORT_FLOW, goodbye_text="Bye.", no_input_timeout="2.5", max_no_input="1")

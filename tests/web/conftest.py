@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.config import Settings, load_settings
+from app.config import Settings
 from app.sim.switch import FakeSwitch
 from app.sim.verto import VertoEndpoint
-from app.store import upgrade
 from app.tts.base import Audio, write_wav
 from app.tts.piper import PiperTTS
 from app.web.server import PageConfig, WebApp, WebServer
 from app.wiring import Stack
+from tests.stack import stack_settings
 
 HERE = Path(__file__).resolve().parent
 FLOW = HERE / "data" / "ask.yaml"
@@ -63,34 +63,7 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    base = load_settings(
-        {
-            "CALLBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
-            "CALLBRIDGE_SPOOL_DIR": str(tmp_path / "spool"),
-            "CALLBRIDGE_FLOW": str(FLOW),
-            "CALLBRIDGE_NO_INPUT_TIMEOUT": "30",
-            "CALLBRIDGE_MAX_NO_INPUT": "1",
-        }
-    )
-    return base.model_copy(update={"controller_port": 0, "media_port": 0})
-
-
-@pytest.fixture
-def stack(settings: Settings) -> Iterator[Stack]:
-    upgrade(settings.database_url)
-    stack = Stack.build(settings)
-    stack.start(advertise_bound_media=True)
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture
-def switch(tmp_path: Path) -> Iterator[FakeSwitch]:
-    (tmp_path / "recordings").mkdir()
-    fs = FakeSwitch(password=secrets.token_hex(8), recordings_dir=tmp_path / "recordings")
-    fs.start()
-    yield fs
-    fs.stop()
+    return stack_settings(tmp_path, FLOW, no_input_timeout="30", max_no_input="1")
 
 
 @pytest.fixture
