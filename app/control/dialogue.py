@@ -62,6 +62,7 @@ class Dialogue:
     no_input_count: int = 0
     recent_agent_texts: list[str] = field(default_factory=list)
     counter: int = 0
+    worker_hears_agent: bool = False  # the worker was told the agent is playing (echo guard on)
 
     @property
     def uuid(self) -> str:
@@ -157,6 +158,7 @@ class Dialogue:
             # Broadcast first: FreeSWITCH starts playing ~100 ms later, in time for the worker's echo guard.
             out.append(a.Api(ready_piece.tag, commands.uuid_broadcast(self.uuid, str(ready_piece.path))))
             if self.session.listening:
+                self.worker_hears_agent = True
                 payload = {"type": "playback", "on": True, "text": commands.plain_text(ready_piece.text)}
                 out.append(a.Api("playback_on", commands.audio_stream_send_text(self.uuid, payload)))
         return out
@@ -207,20 +209,28 @@ class Dialogue:
         if turn.generating or self.speech.has_turn(turn.number) or turn.number not in self.turns:
             return []
         del self.turns[turn.number]
-        out = self._record(turn, now)
+        return self._record(turn, now) + self._next_step(now)
+
+    def _next_step(self, now: datetime) -> list[a.Action]:
+        """The agent has stopped talking and thinking: end the call, or wait for the caller."""
         from app.control.session import Phase  # noqa: PLC0415 - the session module imports this one
 
-        if self.session.phase is not Phase.ACTIVE:
-            return out  # hanging up: the stream is going away, nothing more to tell the worker
-        if self.speech.empty and self.session.listening:
+        if self.session.phase is not Phase.ACTIVE or not self.speech.empty:
+            return []
+        running = self.turns.get(self.current) if self.current is not None else None
+        if running is not None and running.generating:
+            return []
+        out: list[a.Action] = []
+        if self.worker_hears_agent:
+            self.worker_hears_agent = False
             off = commands.audio_stream_send_text(self.uuid, {"type": "playback", "on": False})
             out.append(a.Api("playback_off", off))
-        if turn.number != self.current or not self.speech.empty:
-            return out
         if isinstance(self.pending_end, d.Hangup):
             return out + self.session.hangup(self.pending_end.cause)
         if isinstance(self.pending_end, d.Transfer):
             return out + self.session.transfer(self.pending_end.destination, now)
+        if self.caller.speaking:
+            return out  # they are answered, or the silence timed, when their utterance ends
         if self.dtmf is not None:
             return [*out, a.StartTimer("dtmf", self.dtmf.timeout)]
         return [*out, a.StartTimer("no_input", self.session.policy.no_input_timeout)]
@@ -275,7 +285,7 @@ class Dialogue:
             self.caller.stopped_at_us = _us(at)
             self.caller.eou_wait_ms = _number(message.get("decided_ms")) - _number(message.get("end_ms"))
             # If no words follow (noise fooled the VAD), the silence must still end in a no-input.
-            return self._resume_waiting()
+            return self._next_step(at)
         if kind == "utterance":
             return self._on_utterance(message, at)
         return []
@@ -291,7 +301,7 @@ class Dialogue:
         overlapped = self.caller.overlapped or self.speech.playing
         if overlapped and looks_like_echo(text, [*self.recent_agent_texts, *self.speech.texts()]):
             out.append(a.RecordEvent("echo_ignored", at, {"text": text[:200]}))
-            return out + self._resume_waiting()
+            return out + self._next_step(at)
         if self.speech.playing and not self.caller.barged:
             barge = self._maybe_barge_on_words(max(1, len(words(text))), at)
             if not barge:
@@ -326,14 +336,6 @@ class Dialogue:
             out.append(a.CancelAgent(self.current))
         self.pending_end = None
         return [*out, a.RecordEvent("barge_in", at, {"by": why})]
-
-    def _resume_waiting(self) -> list[a.Action]:
-        from app.control.session import Phase  # noqa: PLC0415 - the session module imports this one
-
-        idle = self.current is None or self.current not in self.turns
-        if self.session.phase is Phase.ACTIVE and self.speech.empty and idle and self.dtmf is None:
-            return [a.StartTimer("no_input", self.session.policy.no_input_timeout)]
-        return []
 
     def on_dtmf(self, digit: str, duration: str | None, at: datetime) -> list[a.Action]:
         out: list[a.Action] = [a.RecordEvent("DTMF", at, {"digit": digit, "duration": duration})]

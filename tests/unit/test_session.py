@@ -344,3 +344,31 @@ def test_a_machine_is_hung_up_on_or_left_a_voicemail_after_its_greeting(capture:
     assert not of(a.RunAgent, voicemail.handle(a.TimerFired("amd"), at(4.5)))  # the beep may still come
     out = voicemail.handle(a.TimerFired("amd"), at(5.5))
     assert isinstance(of(a.RunAgent, out)[0].event, d.MachineAnswered)
+
+
+def test_a_pending_hangup_survives_an_utterance_during_the_goodbye(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture, replace(POLICY, barge_in_min_words=5))
+    [render] = say(session, turn, "Goodbye!")
+    session.handle(a.AgentOutput(turn, d.Hangup()), NOW)
+    session.handle(a.AgentDone(turn), NOW)
+    session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
+    session.handle(first(events, "PLAYBACK_START"), NOW)
+    out = session.handle(worker(events, '{"type":"utterance","text":"ok thanks bye","confidence":0.9}'), NOW)
+    assert of(a.RecordEvent, out)[-1].name == "backchannel"
+    out = session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
+    assert of(a.SendMsg, out)[0].headers["call-command"] == "hangup"
+
+
+def test_no_input_is_not_timed_while_the_caller_is_still_speaking(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    [render] = say(session, turn, "Hello there.")
+    session.handle(a.AgentDone(turn), NOW)
+    session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
+    session.handle(first(events, "PLAYBACK_START"), NOW)
+    session.handle(worker(events, '{"type":"speech_started","start_ms":100}'), NOW)  # barges in
+    out = session.handle(first(events, "PLAYBACK_STOP", "break"), NOW)
+    assert not [x for x in of(a.StartTimer, out) if x.name == "no_input"]
+    out = session.handle(worker(events, '{"type":"speech_stopped","start_ms":100,"end_ms":900,"decided_ms":1400,"reason":"silence"}'), NOW)
+    assert of(a.StartTimer, out)[0].name == "no_input"  # noise with no words still ends in a no-input
