@@ -1,4 +1,4 @@
-"""The ``callbridge`` command. The only module that patches the standard library for gevent."""
+"""The ``callbridge`` command line (started, gevent-patched, by :mod:`app.__main__`)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,6 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 log = logging.getLogger("app.cli")
-
-
-def _patch_for_gevent() -> None:
-    from gevent import monkey  # noqa: PLC0415 - must run before anything imports socket or threading
-
-    monkey.patch_all()
-    from psycogreen.gevent import patch_psycopg  # noqa: PLC0415
-
-    patch_psycopg()
 
 
 def _configure_logging(level: str) -> None:
@@ -106,7 +97,7 @@ def demo(
     from app.demo import run_demo  # noqa: PLC0415
     from app.dialog.factory import build_brain  # noqa: PLC0415
 
-    settings = _settings(no_input_timeout=3.0, max_no_input=1, brain=brain)
+    settings = _settings(no_input_timeout=6.0, max_no_input=1, brain=brain)
     dialog = build_brain(settings, "llm" if brain == "llm" else "flow", llm_url=llm_url, llm_model=llm_model)
     code = run_demo(
         settings, dialog, caller_text=caller_text, caller_wav=caller_wav, call_type=call_type, timeout=timeout
@@ -164,9 +155,5 @@ def calls(limit: int, events_of: str | None) -> None:
 
 
 def main() -> None:
-    _patch_for_gevent()
+    """Run without gevent's patching (tests); the ``callbridge`` command goes through :mod:`app.__main__`."""
     cli()
-
-
-if __name__ == "__main__":
-    main()

@@ -90,7 +90,7 @@ def run_demo(
     out.print(f"[bold]Callbridge demo[/]: {brain.description}; loading the models and rendering the prompts…")
     stack = Stack.build(settings, brain)
     if caller_wav is None:
-        script = CALLER_SCRIPT if caller_text is None else ((7.5, caller_text),)
+        script = CALLER_SCRIPT if caller_text is None else ((5.0, caller_text),)
         caller_wav = make_caller_wav(script, stack.speech.directory / "demo-caller.wav")
     switch = FakeSwitch(password=secrets.token_urlsafe(16), recordings_dir=recordings)
     switch.start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -9,6 +11,7 @@ def main() -> None:
     from gevent import monkey  # noqa: PLC0415 - before anything imports socket or threading
 
     monkey.patch_all()
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type] # see app/__main__.py
     from psycogreen.gevent import patch_psycopg  # noqa: PLC0415
 
     patch_psycopg()

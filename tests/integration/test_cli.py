@@ -42,7 +42,7 @@ def test_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_serve_refuses_to_start_without_the_esl_password(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve"], cwd=tmp_path, env=env_for(tmp_path),
+        [sys.executable, "-m", "app", "serve"], cwd=tmp_path, env=env_for(tmp_path),
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 2
@@ -54,7 +54,7 @@ def test_the_demo_runs_a_call_end_to_end(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBRIDGE_")}
     env["COLUMNS"] = "200"
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo"], cwd=tmp_path, env=env,
+        [sys.executable, "-m", "app", "demo"], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=240, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
