@@ -372,3 +372,17 @@ def test_no_input_is_not_timed_while_the_caller_is_still_speaking(capture: tuple
     assert not [x for x in of(a.StartTimer, out) if x.name == "no_input"]
     out = session.handle(worker(events, '{"type":"speech_stopped","start_ms":100,"end_ms":900,"decided_ms":1400,"reason":"silence"}'), NOW)
     assert of(a.StartTimer, out)[0].name == "no_input"  # noise with no words still ends in a no-input
+
+
+def test_the_first_sentence_plays_before_the_last_is_rendered(capture: tuple[Event, list[Event]]) -> None:
+    session, turn = answered_session(capture)
+    first_piece, _, last = say(session, turn, "One moment please. Let me look that up for you. Here it is.")
+    out = session.handle(a.SpeechReady(first_piece.tag, Path("/tmp/one.wav"), 900), NOW)
+    assert [x.command for x in of(a.Api, out)][0] == f"uuid_broadcast {session.info.uuid} /tmp/one.wav aleg"
+    assert session.dialogue.speech.get(last.tag) is not None  # still rendering while the first one plays
+
+
+def test_agent_tools_become_esl_commands(capture: tuple[Event, list[Event]]) -> None:
+    session, turn = answered_session(capture)
+    out = session.handle(a.AgentOutput(turn, d.SendDtmf("1234#")), NOW)
+    assert of(a.Api, out)[0].command == f"uuid_send_dtmf {session.info.uuid} 1234#"
