@@ -8,15 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from app.config import Settings
 from app.dialer.dialstring import OutboundCall
 from app.dialer.hangups import HangupWatch
 from app.dialer.single import place_call
 from app.esl.inbound import InboundClient
 from app.sim.switch import Endpoint, FakeSwitch
 from app.wiring import Stack
-from tests.integration.conftest import caller_wav, settings, stack, switch
+from tests.integration.conftest import SHORT_FLOW, caller_wav
+from tests.stack import stack_settings
 
-__all__ = ["caller_wav", "settings", "stack", "switch"]
+__all__ = ["caller_wav"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return stack_settings(tmp_path, SHORT_FLOW, goodbye_text="Bye.", no_input_timeout="2.5", max_no_input="1")
 
 
 @pytest.fixture

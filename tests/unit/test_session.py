@@ -378,7 +378,7 @@ def test_the_first_sentence_plays_before_the_last_is_rendered(capture: tuple[Eve
     session, turn = answered_session(capture)
     first_piece, _, last = say(session, turn, "One moment please. Let me look that up for you. Here it is.")
     out = session.handle(a.SpeechReady(first_piece.tag, Path("/tmp/one.wav"), 900), NOW)
-    assert [x.command for x in of(a.Api, out)][0] == f"uuid_broadcast {session.info.uuid} /tmp/one.wav aleg"
+    assert of(a.Api, out)[0].command == f"uuid_broadcast {session.info.uuid} /tmp/one.wav aleg"
     assert session.dialogue.speech.get(last.tag) is not None  # still rendering while the first one plays
 
 
@@ -386,3 +386,21 @@ def test_agent_tools_become_esl_commands(capture: tuple[Event, list[Event]]) -> 
     session, turn = answered_session(capture)
     out = session.handle(a.AgentOutput(turn, d.SendDtmf("1234#")), NOW)
     assert of(a.Api, out)[0].command == f"uuid_send_dtmf {session.info.uuid} 1234#"
+
+
+def test_a_late_transcript_before_the_goodbye_starts_does_not_cancel_the_hangup(
+    capture: tuple[Event, list[Event]],
+) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    [render] = say(session, turn, "Goodbye!")
+    session.handle(a.AgentOutput(turn, d.Hangup()), NOW)
+    session.handle(a.AgentDone(turn), NOW)
+    # The caller's last words are transcribed while the goodbye is still rendering: a new (empty) turn runs.
+    late = session.handle(worker(events, '{"type":"utterance","text":"sorry what was that","confidence":0.9}'), NOW)
+    late_turn = of(a.RunAgent, late)[0].turn
+    session.handle(a.AgentDone(late_turn), NOW)
+    session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
+    session.handle(first(events, "PLAYBACK_START"), NOW)
+    out = session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
+    assert of(a.SendMsg, out)[0].headers["call-command"] == "hangup"
