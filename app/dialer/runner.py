@@ -20,6 +20,7 @@ import gevent
 import gevent.event
 import gevent.pool
 
+from app import metrics
 from app.dialer.dialstring import OutboundCall, originate_command
 from app.dialer.hangups import Hangup, HangupWatch
 from app.dialer.policy import CallingWindow, Pacing, RetryPolicy, outcome_of_cause
@@ -322,6 +323,7 @@ class Dialer:
         )
         try:
             self._store.finish_attempt(uuid, end)
+            metrics.campaign_progress(self.campaign_id, self._store.counts(self.campaign_id))
         finally:
             self._changed.set()
 

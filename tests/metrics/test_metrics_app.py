@@ -75,3 +75,17 @@ def test_calls_and_active_gauge() -> None:
     before = metrics.CALLS.labels(call_type="sip", outcome="failed", cause="none")._value.get()
     metrics.call_finished("sip", "failed", None)
     assert metrics.CALLS.labels(call_type="sip", outcome="failed", cause="none")._value.get() == before + 1
+
+
+def test_campaign_progress_and_esl_connection_are_exposed(server: MetricsServer) -> None:
+    metrics.campaign_progress("spring-reminders", {"pending": 7, "done:answered": 3})
+    metrics.esl_connection(True)
+    before_connects = value(samples(http_get(base(server) + "/metrics")[1]), "callbridge_esl_connects_total")
+    metrics.esl_connection(False)
+    metrics.esl_connection(True)
+    scraped = samples(http_get(base(server) + "/metrics")[1])
+    contacts = "callbridge_campaign_contacts"
+    assert value(scraped, contacts, campaign="spring-reminders", state="pending") == 7
+    assert value(scraped, contacts, campaign="spring-reminders", state="done:answered") == 3
+    assert value(scraped, "callbridge_esl_connects_total") == before_connects + 1
+    assert value(scraped, "callbridge_esl_connected") == 1
