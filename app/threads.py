@@ -21,3 +21,4 @@ def os_lock() -> LockType:
         lock: LockType = monkey.get_original("_thread", "allocate_lock")()
         return lock
     return threading.Lock()
+

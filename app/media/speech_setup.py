@@ -50,7 +50,10 @@ def recognizer_from(settings: Settings) -> SpeechRecognizer:
     from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415 - heavy import
 
     return WhisperRecognizer(
-        settings.stt_model_path, beam_size=settings.stt_beam_size, language=settings.stt_language
+        settings.stt_model_path,
+        workers=settings.stt_threads,
+        beam_size=settings.stt_beam_size,
+        language=settings.stt_language,
     )
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import soxr
 
 from app.stt.base import BufferedStream, RecognizerStream, Transcript
-from app.threads import os_lock
 
 log = logging.getLogger(__name__)
 MODEL_RATE = 16000
@@ -37,7 +36,13 @@ class WhisperRecognizer:
     streaming = False
 
     def __init__(
-        self, model_path: Path | None = None, *, threads: int = 1, beam_size: int = 1, language: str = "en"
+        self,
+        model_path: Path | None = None,
+        *,
+        threads: int = 1,
+        workers: int = 1,
+        beam_size: int = 1,
+        language: str = "en",
     ) -> None:
         from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy import, only for this engine
 
@@ -45,10 +50,13 @@ class WhisperRecognizer:
         if not path.is_dir():
             raise FileNotFoundError(f"Whisper (CTranslate2) model directory not found: {path}")
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every transcription
-        self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+        # ``workers`` decodes run in parallel (one per STT pool thread), each on ``threads`` cores.
+        self._model = WhisperModel(
+            str(path), device="cpu", compute_type="int8", cpu_threads=threads, num_workers=workers
+        )
+        self.workers = workers
         self.beam_size = beam_size
         self.language = language
-        self._lock = os_lock()
 
     def transcribe(self, samples: np.ndarray, rate: int) -> Transcript:
         if len(samples) < rate // 10:
@@ -56,23 +64,22 @@ class WhisperRecognizer:
         audio = samples.astype(np.float32) / 32768.0
         if rate != MODEL_RATE:
             audio = soxr.resample(audio, rate, MODEL_RATE).astype(np.float32)
-        # One decode at a time per model: CTranslate2 would queue them anyway, this keeps memory flat.
-        with self._lock:
-            segments, _info = self._model.transcribe(
-                audio,
-                language=self.language,
-                beam_size=self.beam_size,
-                best_of=1,
-                temperature=0.0,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                vad_filter=False,
-            )
-            kept = [
-                s
-                for s in segments
-                if not (s.no_speech_prob > _NO_SPEECH_LIMIT and s.avg_logprob < _LOGPROB_LIMIT)
-            ]
+        # Safe from several threads: faster-whisper hands each call to one of ``workers`` model replicas.
+        segments, _info = self._model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=self.beam_size,
+            best_of=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        kept = [
+            s
+            for s in segments
+            if not (s.no_speech_prob > _NO_SPEECH_LIMIT and s.avg_logprob < _LOGPROB_LIMIT)
+        ]
         text = " ".join(s.text.strip() for s in kept).strip()
         if not kept or not text:
             return Transcript("", 0.0)

@@ -30,3 +30,17 @@ def test_the_buffered_stream_transcribes_what_it_was_fed() -> None:
         assert stream.accept(line[start : start + 320]) is None
     assert words(stream.finish().text) == ["thank", "you", "very", "much"]
     assert stream.finish().text == ""  # the buffer was emptied
+
+
+def test_parallel_workers_transcribe_concurrent_calls_correctly() -> None:
+    """Two pool threads share one model with two workers: each gets its own utterance's words."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415
+    from tests.media.speech import piper_speech  # noqa: PLC0415
+
+    model = WhisperRecognizer(workers=2)
+    clips = [piper_speech("Please call me back tomorrow."), piper_speech("My account number is on the letter.")]
+    with ThreadPoolExecutor(2) as pool:
+        texts = list(pool.map(lambda clip: model.transcribe(*clip).text.lower(), clips))
+    assert "tomorrow" in texts[0] and "letter" in texts[1]
