@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     controller_host: str = "127.0.0.1"
     controller_port: Port = 8084
     max_calls: int = Field(default=500, ge=1)
+    # On SIGTERM: stop taking calls, let those in progress run this long, then cut them off.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
 
     # The media worker's WebSocket server that mod_audio_stream connects to.
     media_host: str = "127.0.0.1"

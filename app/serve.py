@@ -58,7 +58,7 @@ def run_serve(settings: Settings) -> int:
     stopping.wait()
     log.info("stopping: no new calls; waiting for calls in progress")
     esl.stop()
-    stack.stop()
+    stack.stop(grace=settings.shutdown_grace_seconds)
     if metrics is not None:
         metrics.stop()
     return 0

@@ -113,9 +113,13 @@ class Stack:
         assert self.outbound is not None
         return self.outbound.port
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop taking calls, give those in progress ``grace`` seconds to end, then shut down."""
         if self.outbound is not None:
             self.outbound.stop()
+            cut = self.outbound.drain(grace)
+            if cut:
+                log.warning("shutdown: %d call(s) still in progress after %.0f s were cut off", cut, grace)
         self.media.stop()
         gevent.killall(self._greenlets, timeout=5)
         self.brain.close()

@@ -142,6 +142,23 @@ class _CallRun:
         self.done = False
 
     def run(self) -> None:
+        try:
+            self._run()
+        except gevent.GreenletExit:
+            # The controller is shutting down with this call still up: FreeSWITCH continues the dialplan
+            # (which hangs up); the record says how the controller's part ended.
+            if not self.done:
+                self.log.warning("call %s: cut off by the controller shutting down", self.info.uuid)
+                self._record(a.RecordEvent("controller_shutdown", self.c.clock()))
+                self._record(a.RecordEnd(self.c.clock(), self.session.hangup_cause, None, None, "failed"))
+            raise
+        finally:
+            for timer in self.timers.values():
+                timer.kill(block=False)
+            for run in self.agent_runs.values():
+                run.kill(block=False)
+
+    def _run(self) -> None:
         self.log.info(
             "call %s: %s %s call from %s to %s",
             self.info.uuid,
@@ -168,10 +185,6 @@ class _CallRun:
                 ):
                     self._record(a.RecordEnd(self.c.clock(), self.session.hangup_cause, None, None, "failed"))
                     self.done = True
-        for timer in self.timers.values():
-            timer.kill(block=False)
-        for run in self.agent_runs.values():
-            run.kill(block=False)
         self._say_goodbye_to_socket()
 
     def _receive(self, item: Event | Notice) -> None:

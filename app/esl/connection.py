@@ -287,7 +287,6 @@ class OutboundServer(gs.OutboundESLServer):  # type: ignore[misc]
                     gevent.sleep(0.1)
                 continue
             gevent.spawn(self._serve, sock, address)
-        gevent.joinall(list(self._greenlets), timeout=30)
 
     def _serve(self, sock: gevent.socket.socket, address: Any) -> None:
         session = OutboundSocket(address, sock, command_timeout=self.command_timeout)
@@ -308,9 +307,18 @@ class OutboundServer(gs.OutboundESLServer):  # type: ignore[misc]
             session.close()
 
     def stop(self) -> None:
+        """Stop accepting calls; the calls in progress go on (see :meth:`drain`)."""
         self._running = False
         if self._listener is not None:
             self._listener.close()
+
+    def drain(self, timeout: float) -> int:
+        """Wait up to ``timeout`` s for the calls in progress, then end the rest; returns how many were cut."""
+        calls = list(self._greenlets)
+        gevent.joinall(calls, timeout=timeout)
+        remaining = [call for call in calls if not call.dead]
+        gevent.killall(remaining, timeout=5)
+        return len(remaining)
 
 
 class InboundConnection(_EslWire, gs.InboundESL):  # type: ignore[misc]

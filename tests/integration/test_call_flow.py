@@ -11,6 +11,7 @@ import gevent.socket
 from app.demo import audible_ms
 from app.esl.connection import OutboundSocket
 from app.sim.switch import FakeSwitch
+from app.store import CallLog
 from app.wiring import Stack
 
 
@@ -172,3 +173,19 @@ def test_garbage_on_the_controller_port_does_not_stop_calls(
     assert stack.controller_finished(call.uuid, timeout=10)
     record = stack.call_log.get_call(call.uuid)
     assert record is not None and record.state == "ended"
+
+
+def test_shutdown_lets_calls_finish_then_records_the_ones_it_cuts(
+    stack: Stack, switch: FakeSwitch, caller_wav: Path
+) -> None:
+    call = place(switch, stack, caller_wav)
+    assert call.wait_answered(10)
+    stack.stop(grace=0.3)  # the call is still in its greeting; stop() closes the stack's call log
+    reopened = CallLog.open(stack.settings.database_url)
+    try:
+        record = reopened.get_call(call.uuid)
+        assert record is not None and record.state == "failed" and record.ended_at is not None
+        assert "controller_shutdown" in [e.name for e in reopened.events(call.uuid)]
+    finally:
+        reopened.close()
+    assert call.wait_ended(15)  # FreeSWITCH carries on without the controller and hangs up
