@@ -6,7 +6,6 @@ bytes FreeSWITCH 1.10.12 sent; every command gets FreeSWITCH's reply shape.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import gevent
