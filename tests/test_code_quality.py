@@ -14,7 +14,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    result = run("ruff", "check", "app", "bench")
+    result = run("ruff", "check", "app", "bench", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
