@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid as uuid_module
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -23,8 +22,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from app.store import campaign_reports
+from app.store import campaign_claims, campaign_reports
 from app.store.bulk import insert_many
+from app.store.campaign_claims import DISPATCHABLE, Schedule, live_attempt
 from app.store.campaign_records import (
     AttemptEnd,
     AttemptRow,
@@ -48,23 +48,13 @@ from app.store.migrate import discover_migrations, pending_migrations
 
 logger = logging.getLogger(__name__)
 
-# A function of (time zones of the callee, now) -> the first moment the callee may be called.
-Schedule = Callable[[str | None, datetime], datetime]
 _Row = TypeVar("_Row", CampaignRow, AttemptRow)
 
 _BATCH = 5000
-_DISPATCHABLE = ("queued", "retry_scheduled")
-_CLAIM_SCAN = 50
 
 
 class CampaignStoreError(StoreError):
     """A campaign read or write failed, or names a campaign that does not exist."""
-
-
-def _live(table: sa.Table = campaign_attempts) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        table.c.state == "dialing", sa.and_(table.c.state == "answered", table.c.ended_at.is_(None))
-    )
 
 
 def _row(cls: type[_Row], row: sa.Row[Any]) -> _Row:
@@ -176,7 +166,7 @@ class CampaignStore:
                 connection.execute(
                     campaign_contacts.update()
                     .where(campaign_contacts.c.campaign_id == campaign_id)
-                    .where(campaign_contacts.c.state.in_(_DISPATCHABLE))
+                    .where(campaign_contacts.c.state.in_(DISPATCHABLE))
                     .values(state="done", outcome="cancelled", updated_at=now)
                 )
         logger.info("campaign %s: %s -> %s", campaign_id, current, status)
@@ -239,99 +229,13 @@ class CampaignStore:
         originates are spaced by at least ``interval`` (the slower of the campaign's rate and ours).
         Contacts outside their calling window are pushed to its next opening.
         """
-        with self._write() as connection:
-            campaign = connection.execute(
-                sa.select(outbound_campaigns).where(outbound_campaigns.c.id == campaign_id).with_for_update()
-            ).one_or_none()
-            if campaign is None:
-                raise CampaignStoreError(f"no campaign {campaign_id!r}")
-            if campaign.status != "running":
-                return ClaimWait(campaign.status)
-            live = connection.execute(
-                sa.select(sa.func.count())
-                .select_from(campaign_attempts)
-                .where(campaign_attempts.c.campaign_id == campaign_id, _live())
-            ).scalar_one()
-            if live >= campaign.max_concurrent:
-                return ClaimWait("full")
-            spacing = max(interval, timedelta(seconds=1 / campaign.cps))
-            if campaign.next_dispatch_at is not None and now < campaign.next_dispatch_at:
-                return ClaimWait("pacing", campaign.next_dispatch_at)
-            contact = self._due_contact(connection, campaign_id, now, schedule)
-            if isinstance(contact, ClaimWait):
-                return contact
-            attempt = contact.attempts + 1
-            claimed = Claimed(
-                uuid=str(uuid_module.uuid4()),
-                campaign_id=campaign_id,
-                line=contact.line,
-                attempt=attempt,
-                number=contact.number,
-                time_zone=contact.time_zone,
-                variables=json.loads(contact.variables),
-            )
-            connection.execute(
-                campaign_attempts.insert().values(
-                    uuid=claimed.uuid,
-                    campaign_id=campaign_id,
-                    line=contact.line,
-                    attempt=attempt,
-                    number=contact.number,
-                    dialer_id=dialer_id,
-                    state="dialing",
-                    created_at=now,
+        try:
+            with self._write() as connection:
+                return campaign_claims.claim_next(
+                    connection, campaign_id, dialer_id, now, interval=interval, schedule=schedule
                 )
-            )
-            connection.execute(
-                campaign_contacts.update()
-                .where(
-                    campaign_contacts.c.campaign_id == campaign_id, campaign_contacts.c.line == contact.line
-                )
-                .values(state="dialing", attempts=attempt, updated_at=now)
-            )
-            base = max(now, campaign.next_dispatch_at or now)
-            connection.execute(
-                outbound_campaigns.update()
-                .where(outbound_campaigns.c.id == campaign_id)
-                .values(next_dispatch_at=base + spacing)
-            )
-        logger.info(
-            "call %s: claimed %s line %d attempt %d", claimed.uuid, campaign_id, claimed.line, attempt
-        )
-        return claimed
-
-    def _due_contact(
-        self, connection: Connection, campaign_id: str, now: datetime, schedule: Schedule
-    ) -> sa.Row[Any] | ClaimWait:
-        contacts = campaign_contacts.c
-        for _ in range(_CLAIM_SCAN):
-            rows = connection.execute(
-                sa.select(campaign_contacts)
-                .where(contacts.campaign_id == campaign_id, contacts.state.in_(_DISPATCHABLE))
-                .where(contacts.due_at <= now)
-                .order_by(contacts.due_at, contacts.line)
-                .limit(20)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
-                break
-            for row in rows:
-                allowed = schedule(row.time_zone, now)
-                if allowed <= now:
-                    return row
-                connection.execute(
-                    campaign_contacts.update()
-                    .where(contacts.campaign_id == campaign_id, contacts.line == row.line)
-                    .values(due_at=allowed, updated_at=now)
-                )
-        else:
-            return ClaimWait("not_due", now)
-        next_due = connection.execute(
-            sa.select(sa.func.min(contacts.due_at)).where(
-                contacts.campaign_id == campaign_id, contacts.state.in_(_DISPATCHABLE)
-            )
-        ).scalar_one_or_none()
-        return ClaimWait("drained") if next_due is None else ClaimWait("not_due", next_due)
+        except LookupError as exc:
+            raise CampaignStoreError(str(exc)) from None
 
     # --- results -----------------------------------------------------------------------------------------
 
@@ -366,7 +270,7 @@ class CampaignStore:
         with self._write() as connection:
             row = connection.execute(
                 sa.select(attempts.campaign_id, attempts.line, attempts.gateway, attempts.job_result)
-                .where(attempts.uuid == uuid, _live())
+                .where(attempts.uuid == uuid, live_attempt())
                 .with_for_update()
             ).one_or_none()
             if row is None:
@@ -413,7 +317,7 @@ class CampaignStore:
         with self._read() as connection:
             rows = connection.execute(
                 sa.select(campaign_attempts)
-                .where(campaign_attempts.c.campaign_id == campaign_id, _live())
+                .where(campaign_attempts.c.campaign_id == campaign_id, live_attempt())
                 .where(campaign_attempts.c.dialer_id.in_(dead))
             )
             return [_row(AttemptRow, row) for row in rows]
