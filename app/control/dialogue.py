@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.control import actions as a
+from app.control.phase import Phase
 from app.control.sentences import split_sentences
 from app.control.speech import Piece, SpeechQueue
 from app.control.turns import AgentTurn, looks_like_echo, words
@@ -213,8 +214,6 @@ class Dialogue:
 
     def _next_step(self, now: datetime) -> list[a.Action]:
         """The agent has stopped talking and thinking: end the call, or wait for the caller."""
-        from app.control.session import Phase  # noqa: PLC0415 - the session module imports this one
-
         if self.session.phase is not Phase.ACTIVE or not self.speech.empty:
             return []
         running = self.turns.get(self.current) if self.current is not None else None

@@ -6,7 +6,6 @@ actions and timers, and carries out what it returns. Tests drive it directly.
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from app.control.callinfo import (
     speech_rate,
 )
 from app.control.dialogue import Dialogue
+from app.control.phase import Phase
 from app.control.screening import TICK_SECONDS, MachineScreen, Screened
 from app.esl import commands
 from app.esl.protocol import Event
@@ -52,14 +52,6 @@ class SessionPolicy:
     barge_in_min_words: int = 0  # 0: the worker's echo-guarded speech_started is enough to stop the agent
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"
-
-
-class Phase(enum.Enum):
-    ANSWERING = "answering"
-    ACTIVE = "active"
-    HANGING_UP = "hanging_up"
-    TRANSFERRED = "transferred"
-    ENDED = "ended"
 
 
 class CallSession:
