@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Barge-in: 0 stops the agent as soon as the worker reports (echo-guarded) speech; N > 0 waits for N
     # recognised words, so backchannels such as "mm-hm" never cut the agent off.
     barge_in_min_words: int = Field(default=0, ge=0)
+    # Pause the agent (uuid_fileman pause) the moment the caller may be talking over it, then cut it when
+    # the speech is confirmed or resume it when it was only a backchannel or a cough.
+    barge_in_pause: bool = True
     # Where Transfer actions send calls: an extension in this dialplan context, or a SIP URI via this profile.
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"
@@ -133,6 +136,14 @@ class Settings(BaseSettings):
     # Echo guard, while the agent speaks: a barge-in needs this probability and this much speech.
     vad_echo_threshold: float = Field(default=0.85, gt=0, lt=1)
     vad_echo_min_speech_ms: int = Field(default=600, ge=0)
+    # Reference echo gate: the controller tells the worker the level of what it plays; windows no louder
+    # than that echo could be (any delay up to echo_max_delay_ms) never count as the caller's speech.
+    echo_gate: bool = True
+    echo_max_delay_ms: int = Field(default=500, ge=0, le=2000)
+    # Assumed echo level below the agent's audio until the gate has learnt the line's (dB).
+    echo_return_loss_db: float = Field(default=6.0, ge=0)
+    # How far above the echo bound a window must be to start speech (dB).
+    echo_margin_db: float = Field(default=6.0, ge=0)
     # Raise the threshold with the line's noise floor.
     vad_noise_adapt: bool = True
     vad_max_batch: int = Field(default=256, ge=1)

@@ -136,6 +136,7 @@ class SpeechReady:
     path: Path | None
     duration_ms: int | None = None
     error: str | None = None
+    levels: tuple[int, ...] = ()  # the audio's level per 20 ms (echo reference for the worker)
 
 
 @dataclass(frozen=True)

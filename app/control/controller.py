@@ -21,6 +21,7 @@ from app.dialog.base import Agent, AgentError, CallContext, Hangup, Input, Say
 from app.esl import commands
 from app.esl.connection import CommandTimeout, Notice, OutboundSocket, reply_ok, reply_text
 from app.esl.protocol import Event
+from app.media.echo import wav_reference_levels
 from app.store import NewCall
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,12 @@ class _CallRun:
             self.log.exception("call %s: rendering %r failed", self.info.uuid, text[:60])
             self.inbox.put(a.SpeechReady(tag, None, error=f"{type(exc).__name__}: {exc}"))
             return
-        self.inbox.put(a.SpeechReady(tag, path, duration_ms=duration))
+        try:
+            levels = tuple(gevent.get_hub().threadpool.apply(wav_reference_levels, (path,)))
+        except (OSError, EOFError, ValueError) as exc:  # the worker then guards on text alone
+            self.log.warning("call %s: no echo reference for %s: %s", self.info.uuid, path, exc)
+            levels = ()
+        self.inbox.put(a.SpeechReady(tag, path, duration_ms=duration, levels=levels))
 
     def _cancel(self, name: str) -> None:
         timer = self.timers.pop(name, None)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ECHO_MEMORY = 3  # agent turns whose words count as possible echo
+# A paused agent resumes on its own after this long without a decision (a lost worker message).
+PAUSE_GUARD_SECONDS = 2.0
 
 
 def _us(at: datetime) -> int:
@@ -64,6 +66,7 @@ class Dialogue:
     recent_agent_texts: list[str] = field(default_factory=list)
     counter: int = 0
     worker_hears_agent: bool = False  # the worker was told the agent is playing (echo guard on)
+    paused: bool = False  # the agent's playback is paused on the caller's speech onset (uuid_fileman)
 
     @property
     def uuid(self) -> str:
@@ -151,7 +154,7 @@ class Dialogue:
             return out + self._maybe_close(turn, now)
         turn.mark("first_audio", _us(now))
         out = []
-        ready_pieces = self.speech.rendered(ready.tag, ready.path, ready.duration_ms)
+        ready_pieces = self.speech.rendered(ready.tag, ready.path, ready.duration_ms, ready.levels)
         self.session.log.debug(
             "call %s: %s rendered; broadcasting %s", self.uuid, ready.tag, [p.tag for p in ready_pieces]
         )
@@ -160,8 +163,7 @@ class Dialogue:
             out.append(a.Api(ready_piece.tag, commands.uuid_broadcast(self.uuid, str(ready_piece.path))))
             if self.session.listening:
                 self.worker_hears_agent = True
-                payload = {"type": "playback", "on": True, "text": commands.plain_text(ready_piece.text)}
-                out.append(a.Api("playback_on", commands.audio_stream_send_text(self.uuid, payload)))
+                out.append(self._notice("playback_on", playback_notice(ready_piece)))
         return out
 
     def on_broadcast_result(self, result: a.CommandResult, now: datetime) -> list[a.Action]:
@@ -188,7 +190,10 @@ class Dialogue:
         turn.mark("playback_started", _us(at))
         if turn.started_us is None:
             turn.started_us = _us(at)
-        return [a.RecordEvent("PLAYBACK_START", at, {"file": path})]
+        out: list[a.Action] = [a.RecordEvent("PLAYBACK_START", at, {"file": path})]
+        if self.worker_hears_agent:
+            out.append(self._notice("playback_started", {"type": "playback_started", "id": piece.tag}))
+        return out
 
     def on_playback_stop(self, path: str, status: str, at: datetime) -> list[a.Action]:
         piece = self.speech.stopped(path, _us(at), status)
@@ -220,10 +225,7 @@ class Dialogue:
         if running is not None and running.generating:
             return []
         out: list[a.Action] = []
-        if self.worker_hears_agent:
-            self.worker_hears_agent = False
-            off = commands.audio_stream_send_text(self.uuid, {"type": "playback", "on": False})
-            out.append(a.Api("playback_off", off))
+        out += self._worker_stops_hearing_agent()
         if isinstance(self.pending_end, d.Hangup):
             return out + self.session.hangup(self.pending_end.cause)
         if isinstance(self.pending_end, d.Transfer):
@@ -233,6 +235,16 @@ class Dialogue:
         if self.dtmf is not None:
             return [*out, a.StartTimer("dtmf", self.dtmf.timeout)]
         return [*out, a.StartTimer("no_input", self.session.policy.no_input_timeout)]
+
+    def _notice(self, tag: str, payload: dict[str, object]) -> a.Api:
+        """A message to the worker over the audio stream (``uuid_audio_stream send_text``)."""
+        return a.Api(tag, commands.audio_stream_send_text(self.uuid, payload))
+
+    def _worker_stops_hearing_agent(self) -> list[a.Action]:
+        if not self.worker_hears_agent:
+            return []
+        self.worker_hears_agent = False
+        return [self._notice("playback_off", {"type": "playback", "on": False})]
 
     def _record(self, turn: AgentTurn, now: datetime) -> list[a.Action]:
         if not turn.said:
@@ -270,6 +282,10 @@ class Dialogue:
 
     def on_worker_message(self, message: dict[str, object], at: datetime) -> list[a.Action]:
         kind = str(message.get("type", ""))
+        if kind == "speech_onset":
+            return self._pause(at)
+        if kind == "speech_cancelled":
+            return self._resume(at, "short_speech")
         if kind == "speech_started":
             self.caller = _CallerSpeech(speaking=True, overlapped=self.speech.playing)
             out: list[a.Action] = [a.CancelTimer("no_input"), a.RecordEvent("speech_started", at)]
@@ -305,7 +321,7 @@ class Dialogue:
             barge = self._maybe_barge_on_words(max(1, len(words(text))), at)
             if not barge:
                 out.append(a.RecordEvent("backchannel", at, {"text": text[:200]}))
-                return out
+                return out + self._resume(at, "backchannel")
             out += barge
         self.no_input_count = 0
         decided_us = self.caller.stopped_at_us or _us(at)
@@ -325,9 +341,55 @@ class Dialogue:
             return []
         return self._barge_in(at, "words")
 
+    def _pause(self, at: datetime) -> list[a.Action]:
+        """The caller may be starting to talk over the agent: hold the agent until the worker knows."""
+        piece = self.speech.current()
+        if not self.session.policy.barge_in_pause or self.paused or self.caller.barged or piece is None:
+            return []
+        self.paused = True
+        piece.pause(_us(at))
+        return [
+            a.Api("pause", commands.uuid_fileman(self.uuid, "pause")),
+            self._notice("playback_paused", {"type": "playback_paused"}),
+            a.StartTimer("pause_guard", PAUSE_GUARD_SECONDS),
+            a.RecordEvent("playback_paused", at),
+        ]
+
+    def _resume(self, at: datetime, why: str) -> list[a.Action]:
+        """It was not a barge-in (a backchannel, a cough): the agent goes on where it stopped."""
+        if not self.paused:
+            return []
+        self.paused = False
+        piece = self.speech.current()
+        if piece is not None:
+            piece.resume(_us(at))
+        return [
+            a.Api("resume", commands.uuid_fileman(self.uuid, "pause")),
+            self._notice("playback_resumed", {"type": "playback_resumed"}),
+            a.CancelTimer("pause_guard"),
+            a.RecordEvent("playback_resumed", at, {"by": why}),
+        ]
+
+    def on_pause_result(self, result: a.CommandResult, now: datetime) -> list[a.Action]:
+        """``uuid_fileman pause`` failed (nothing was playing at that instant): we are not paused."""
+        if result.ok or result.tag != "pause" or not self.paused:
+            return []
+        self.paused = False
+        piece = self.speech.current()
+        if piece is not None:
+            piece.resume(_us(now))
+        return [
+            self._notice("playback_resumed", {"type": "playback_resumed"}),
+            a.CancelTimer("pause_guard"),
+        ]
+
     def _barge_in(self, at: datetime, why: str) -> list[a.Action]:
         self.caller.barged = True
         out: list[a.Action] = [a.Api("break", commands.uuid_break(self.uuid, all_queued=True))]
+        if self.paused:
+            self.paused = False  # the break ends the paused file; its pause counts as not heard
+            out.append(a.CancelTimer("pause_guard"))
+        out += self._worker_stops_hearing_agent()
         for piece in self.speech.drop_unplayed():
             self._said(self.turns[piece.turn], piece)
         if self.current is not None and self.current in self.turns and self.turns[self.current].generating:
@@ -351,6 +413,10 @@ class Dialogue:
         return [*out, a.StartTimer("dtmf", collector.timeout)]
 
     def on_timer(self, name: str, now: datetime) -> list[a.Action]:
+        if name == "pause_guard":
+            if self.caller.speaking:  # still deciding (words may be needed): keep holding
+                return [a.StartTimer("pause_guard", PAUSE_GUARD_SECONDS)] if self.paused else []
+            return self._resume(now, "timeout")
         if name == "dtmf" and self.dtmf is not None:
             digits = self.dtmf.digits
             event: d.Input = d.Dtmf(digits) if digits else d.NoInput()
@@ -373,6 +439,15 @@ class Dialogue:
         return out + [
             self._render(turn, sentence) for sentence in split_sentences(self.session.policy.goodbye)
         ]
+
+
+def playback_notice(piece: Piece) -> dict[str, object]:
+    """Tells the worker what is about to play: its text, and its level envelope as the echo reference."""
+    payload: dict[str, object] = {"type": "playback", "on": True, "id": piece.tag}
+    payload["text"] = commands.plain_text(piece.text)
+    if piece.levels:
+        payload["levels"] = list(piece.levels)
+    return payload
 
 
 def _number(value: object) -> float:

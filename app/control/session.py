@@ -35,6 +35,8 @@ AUDIO_STREAM_SUBCLASSES = (
     "mod_audio_stream::disconnect",
     "mod_audio_stream::error",
 )
+# Messages to the worker; the stream may have just gone (hang-up) and nothing depends on them.
+NOTICE_TAGS = ("playback_on", "playback_off", "playback_started", "playback_paused", "playback_resumed")
 SUBSCRIBED_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "BACKGROUND_JOB")
 Item = Event | a.CommandResult | a.SpeechReady | a.TimerFired | a.ConnectionLost | a.AgentOutput | a.AgentDone
 
@@ -50,6 +52,7 @@ class SessionPolicy:
     max_no_input: int = 3  # in a row, after which the call ends politely whatever the agent does
     answer_timeout: float = 15.0
     barge_in_min_words: int = 0  # 0: the worker's echo-guarded speech_started is enough to stop the agent
+    barge_in_pause: bool = True  # pause the agent at the caller's speech onset, before deciding
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"
 
@@ -224,7 +227,9 @@ class CallSession:
             return self.dialogue.on_broadcast_result(result, now)
         if result.ok:
             return []
-        if result.tag in ("playback_on", "playback_off"):
+        if result.tag == "pause":
+            return self.dialogue.on_pause_result(result, now)
+        if result.tag in NOTICE_TAGS or result.tag == "resume":
             # A notice to the worker; the stream may have just gone (hang-up). Nothing depends on it.
             self.log.warning("call %s: %s not delivered: %s", self.info.uuid, result.tag, result.text)
             return []

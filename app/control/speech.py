@@ -19,6 +19,18 @@ class Piece:
     started_us: int | None = None
     heard_ms: int | None = None
     status: str | None = None  # "done" | "break" | "dropped" | "failed" once finished
+    levels: tuple[int, ...] = ()  # dB per 20 ms, the worker's echo reference
+    paused_us: int = 0  # time spent paused (uuid_fileman), not heard
+    paused_since_us: int | None = None
+
+    def pause(self, at_us: int) -> None:
+        if self.paused_since_us is None:
+            self.paused_since_us = at_us
+
+    def resume(self, at_us: int) -> None:
+        if self.paused_since_us is not None:
+            self.paused_us += max(0, at_us - self.paused_since_us)
+            self.paused_since_us = None
 
     @property
     def order(self) -> int:
@@ -42,12 +54,14 @@ class SpeechQueue:
     def get(self, tag: str) -> Piece | None:
         return next((p for p in self._pieces if p.tag == tag), None)
 
-    def rendered(self, tag: str, path: Path, duration_ms: int | None) -> list[Piece]:
+    def rendered(
+        self, tag: str, path: Path, duration_ms: int | None, levels: tuple[int, ...] = ()
+    ) -> list[Piece]:
         """Record a render; return the pieces that may be broadcast now, in order."""
         piece = self.get(tag)
         if piece is None:
             return []
-        piece.path, piece.duration_ms = path, duration_ms
+        piece.path, piece.duration_ms, piece.levels = path, duration_ms, levels
         ready = []
         for candidate in self._pieces:
             if candidate.broadcast:
@@ -74,7 +88,8 @@ class SpeechQueue:
         if status == "done" and piece.duration_ms is not None:
             piece.heard_ms = piece.duration_ms
         elif piece.started_us is not None and at_us is not None:
-            heard = max(0, (at_us - piece.started_us) // 1000)
+            piece.resume(at_us)
+            heard = max(0, (at_us - piece.started_us - piece.paused_us) // 1000)
             piece.heard_ms = min(heard, piece.duration_ms) if piece.duration_ms is not None else heard
         else:
             piece.heard_ms = 0
@@ -95,6 +110,10 @@ class SpeechQueue:
             self._pieces.remove(piece)
             piece.status, piece.heard_ms = "dropped", 0
         return dropped
+
+    def current(self) -> Piece | None:
+        """The piece FreeSWITCH is playing now (started, not stopped)."""
+        return next((p for p in self._pieces if p.started_us is not None), None)
 
     @property
     def playing(self) -> bool:

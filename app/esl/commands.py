@@ -169,6 +169,17 @@ def uuid_break(uuid: str, all_queued: bool = True) -> str:
     return f"uuid_break {call_uuid(uuid)}" + (" all" if all_queued else "")
 
 
+_FILEMAN = re.compile(r"^(pause|stop|truncate|restart|(seek|speed|volume):[+-]?\d+)$")
+
+
+def uuid_fileman(uuid: str, command: str) -> str:
+    """``uuid_fileman <uuid> <cmd>`` on the file playing: ``pause`` toggles pause; also ``stop``,
+    ``restart``, ``truncate``, ``seek:[+-]ms``, ``speed:[+-]n``, ``volume:[+-]n``."""
+    if not _FILEMAN.match(command):
+        raise UnsafeValue(f"not a uuid_fileman command: {command!r}")
+    return f"uuid_fileman {call_uuid(uuid)} {command}"
+
+
 def uuid_kill(uuid: str, cause: str = "NORMAL_CLEARING") -> str:
     return f"uuid_kill {call_uuid(uuid)} {hangup_cause(cause)}"
 

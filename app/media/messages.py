@@ -19,6 +19,8 @@ class MessageError(ValueError):
 _NUMBER = (int, float)
 # type -> {field: (accepted types, required)}
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "speech_onset": {"start_ms": (_NUMBER, True)},
+    "speech_cancelled": {"start_ms": (_NUMBER, True)},
     "speech_started": {"start_ms": (_NUMBER, True)},
     "partial": {"text": ((str,), True), "start_ms": (_NUMBER, True)},
     "speech_stopped": {
@@ -69,6 +71,14 @@ def validate(message: Mapping[str, object]) -> None:
 
 def _ms(value: float) -> float:
     return round(value, 1)
+
+
+def speech_onset(start_ms: float) -> Message:
+    return {"type": "speech_onset", "start_ms": _ms(start_ms)}
+
+
+def speech_cancelled(start_ms: float) -> Message:
+    return {"type": "speech_cancelled", "start_ms": _ms(start_ms)}
 
 
 def speech_started(start_ms: float) -> Message:

@@ -22,11 +22,14 @@ import soxr
 from app import metrics
 from app.domain import CallType
 from app.media import messages
+from app.media.echo import DEFAULT_ECHO, EchoConfig, EchoGate
 from app.media.meter import StreamMeter, StreamReports
 from app.media.segmenter import (
     Segmenter,
     SegmenterEvent,
     SegmenterProfile,
+    SpeechCancelled,
+    SpeechOnset,
     SpeechPaused,
     SpeechStarted,
     UtteranceEnded,
@@ -73,6 +76,7 @@ class SpeechListener:
         profile: SegmenterProfile,
         stt_pool: gevent.threadpool.ThreadPool,
         meter: StreamMeter | None = None,
+        echo: EchoConfig | None = None,
     ) -> None:
         self.call_id = metadata.uuid
         self.send = send
@@ -84,6 +88,10 @@ class SpeechListener:
             None if metadata.rate == self.rate else soxr.ResampleStream(metadata.rate, self.rate, 1, "int16")
         )
         self.segmenter = Segmenter(profile, self.rate)
+        self.echo = EchoGate(self.rate, echo) if echo is not None else None
+        self._received = 0  # samples at self.rate that have arrived (where control messages fall)
+        self._windowed = 0  # samples at self.rate that have gone through the segmenter
+        self._onset_open = False  # a speech_onset was sent and neither confirmed nor cancelled yet
         self.vad = vad.open(self.rate, self._on_windows, f"call {self.call_id}")
         self._stream: RecognizerStream | None = recognizer.stream(self.rate) if recognizer.streaming else None
         self._speculation: tuple[float, Transcript] | None = None
@@ -99,15 +107,36 @@ class SpeechListener:
             self.meter.on_audio(samples)
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples)
+        self._received += len(samples)
         self.vad.feed(samples)
 
     def on_control(self, message: dict[str, object]) -> None:
         if self.meter is not None:
             self.meter.on_control(message)
-        if message.get("type") == "playback":
+        kind = message.get("type")
+        if kind == "playback":
             on = bool(message.get("on"))
+            if on != self.segmenter.playback:
+                log.debug("call %s: echo guard %s", self.call_id, "on" if on else "off")
             self.segmenter.set_playback(on)
-            log.debug("call %s: echo guard %s", self.call_id, "on" if on else "off")
+        if self.echo is not None:
+            self._tell_echo_gate(message)
+
+    def _tell_echo_gate(self, message: dict[str, object]) -> None:
+        """Place what the agent plays on the audio timeline (see docs/worker-messages.md)."""
+        assert self.echo is not None
+        kind, piece, at = message.get("type"), str(message.get("id", "")), self._received
+        levels = message.get("levels")
+        if kind == "playback" and message.get("on") and isinstance(levels, list):
+            self.echo.queue(piece, [float(v) for v in levels if isinstance(v, int | float)], at)
+        elif kind == "playback" and not message.get("on"):
+            self.echo.stopped(at)
+        elif kind == "playback_started":
+            self.echo.started(piece, at)
+        elif kind == "playback_paused":
+            self.echo.paused(at)
+        elif kind == "playback_resumed":
+            self.echo.resumed(at)
 
     def on_end(self, reason: str) -> None:
         self.vad.close()
@@ -123,14 +152,28 @@ class SpeechListener:
     def _on_windows(self, results: WindowResults) -> None:
         for window, probability in results:
             was_speaking = self.segmenter.speaking
-            events = self.segmenter.push(window, probability)
+            echo = self.echo is not None and self.echo.is_echo(
+                self._windowed, window, speaking=self.segmenter.speech_start_ms is not None
+            )
+            self._windowed += len(window)
+            events = self.segmenter.push(window, probability, echo=echo)
             if was_speaking and self._stream is not None and self.segmenter.speaking:
                 self._jobs.put(_Feed(window, self.segmenter.speech_start_ms or 0.0))
             for event in events:
                 self._handle(event)
 
     def _handle(self, event: SegmenterEvent) -> None:
-        if isinstance(event, SpeechStarted):
+        if isinstance(event, SpeechOnset):
+            # Only a gate that knows what plays can tell an onset from the agent's echo.
+            if self.echo is not None and self.echo.active:
+                self._onset_open = True
+                self.send(messages.speech_onset(event.start_ms))
+        elif isinstance(event, SpeechCancelled):
+            if self._onset_open:
+                self._onset_open = False
+                self.send(messages.speech_cancelled(event.start_ms))
+        elif isinstance(event, SpeechStarted):
+            self._onset_open = False
             log.info("call %s: speech started at %.0f ms", self.call_id, event.start_ms)
             self.send(messages.speech_started(event.start_ms))
             if self._stream is not None:
@@ -226,11 +269,13 @@ class SpeechWorker:
         *,
         stt_threads: int = 2,
         reports: StreamReports | None = None,
+        echo: EchoConfig | None = DEFAULT_ECHO,
     ) -> None:
         self.vad = vad
         self.recognizer = recognizer
         self.profiles = profiles
         self.reports = reports
+        self.echo = echo
         self.stt_pool = gevent.threadpool.ThreadPool(stt_threads)
 
     def __call__(self, metadata: StreamMetadata, send: Send) -> SpeechListener:
@@ -243,6 +288,7 @@ class SpeechWorker:
             profile=self.profiles(metadata.call_type),
             stt_pool=self.stt_pool,
             meter=meter,
+            echo=self.echo,
         )
 
     def stop(self) -> None:

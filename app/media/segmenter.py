@@ -2,6 +2,9 @@
 
 Feed it one VAD window at a time with :meth:`Segmenter.push`; it returns what happened:
 
+- :class:`SpeechOnset` at the first window of possible speech while the agent is playing (echo-guard
+  mode), so the controller can pause the agent at once, and :class:`SpeechCancelled` if that candidate
+  dies before it becomes speech (a backchannel, a cough): the agent then resumes;
 - :class:`SpeechStarted` once enough speech has accumulated (``min_speech_ms``), dated from the first
   speech window;
 - :class:`SpeechPaused` the first time a pause reaches ``speculate_ms`` (a hint: an STT engine that
@@ -53,6 +56,16 @@ def profile_for(call_type: CallType, sip: SegmenterProfile, webrtc: SegmenterPro
 
 
 @dataclass(frozen=True)
+class SpeechOnset:
+    start_ms: float
+
+
+@dataclass(frozen=True)
+class SpeechCancelled:
+    start_ms: float
+
+
+@dataclass(frozen=True)
 class SpeechStarted:
     start_ms: float
 
@@ -73,8 +86,11 @@ class UtteranceEnded:
     reason: str  # "silence", "max_length" or "stream_end"
 
 
-SegmenterEvent = SpeechStarted | SpeechPaused | UtteranceEnded
+SegmenterEvent = SpeechOnset | SpeechCancelled | SpeechStarted | SpeechPaused | UtteranceEnded
 
+# A candidate dies after this much silence; over the agent a longer gap is allowed, so "Sorry, ... I
+# wanted" stays one candidate instead of pausing and resuming the agent twice.
+_CANDIDATE_GAP_MS = {False: 200, True: 400}
 _NOISE_ALPHA = 0.03  # per 32 ms window: a time constant of about one second
 _FLOOR_DB = -90.0
 
@@ -106,6 +122,7 @@ class Segmenter:
         self._started = False  # SpeechStarted has been emitted
         self._paused_sent = False
         self._voiced_chunks = 0  # chunks up to the last voiced window
+        self._onset_sent = False
 
     # -- what the controller tells us -------------------------------------------------------------
 
@@ -149,24 +166,41 @@ class Segmenter:
 
     # -- input -----------------------------------------------------------------------------------------
 
-    def push(self, window: np.ndarray, probability: float) -> list[SegmenterEvent]:
-        """One VAD window (int16 samples) and its speech probability; returns the events it caused."""
+    @property
+    def now_ms(self) -> float:
+        """Audio time at the end of the last window pushed."""
+        return self._now_ms
+
+    def push(self, window: np.ndarray, probability: float, *, echo: bool = False) -> list[SegmenterEvent]:
+        """One VAD window (int16 samples) and its speech probability; returns the events it caused.
+
+        ``echo``: the window is only the agent's own voice coming back; it counts as silence and does
+        not teach the noise floor.
+        """
         duration = 1000.0 * len(window) / self.rate
         start_ms, self._now_ms = self._now_ms, self._now_ms + duration
+        if echo:
+            probability = 0.0
         energy = _energy_db(window)
         if self._speech_start_ms is None:
-            return self._push_silence(window, probability, energy, start_ms, duration)
+            return self._push_silence(window, probability, energy, start_ms, duration, learn=not echo)
         return self._push_speech(window, probability, start_ms, duration)
 
     def finish(self) -> list[SegmenterEvent]:
         """The stream ended: an utterance in progress ends here."""
         if self._started:
             return [self._end("stream_end")]
-        self._drop_candidate()
-        return []
+        return self._drop_candidate()
 
     def _push_silence(
-        self, window: np.ndarray, probability: float, energy: float, start_ms: float, duration: float
+        self,
+        window: np.ndarray,
+        probability: float,
+        energy: float,
+        start_ms: float,
+        duration: float,
+        *,
+        learn: bool,
     ) -> list[SegmenterEvent]:
         gate_ok = self.noise_db is None or energy >= self.noise_db + self.profile.energy_gate_db
         if probability >= self.start_threshold and gate_ok:
@@ -176,8 +210,13 @@ class Segmenter:
             self._voiced_ms = duration
             self._last_voice_end_ms = self._now_ms
             self._clear_preroll()
-            return self._maybe_started()
-        self._learn_noise(probability, energy)
+            started = self._maybe_started()
+            if started or not self.playback:
+                return started
+            self._onset_sent = True
+            return [SpeechOnset(start_ms)]
+        if learn:
+            self._learn_noise(probability, energy)
         self._remember(window)
         return []
 
@@ -196,8 +235,8 @@ class Segmenter:
         silence = self._now_ms - self._last_voice_end_ms
         if not self._started:
             # A candidate that goes quiet before reaching the minimum length was a click or a cough.
-            if silence >= min(self.profile.silence_ms, 200):
-                self._drop_candidate()
+            if silence >= min(self.profile.silence_ms, _CANDIDATE_GAP_MS[self.playback]):
+                events.extend(self._drop_candidate())
             return events
         if self._now_ms - self._speech_start_ms >= self.profile.max_utterance_ms:
             events.append(self._end("max_length"))
@@ -245,11 +284,15 @@ class Segmenter:
             self._remember(chunk)
         return event
 
-    def _drop_candidate(self) -> None:
+    def _drop_candidate(self) -> list[SegmenterEvent]:
+        start_ms, onset_sent = self._speech_start_ms, self._onset_sent
         leftover = self._chunks
         self._reset_speech()
         for chunk in leftover:
             self._remember(chunk)
+        if onset_sent and start_ms is not None:
+            return [SpeechCancelled(start_ms)]
+        return []
 
     def _remember(self, window: np.ndarray) -> None:
         """Keep the last ``preroll_ms`` of non-speech audio, to prepend to the next utterance."""
@@ -266,6 +309,7 @@ class Segmenter:
         self._speech_start_ms = None
         self._started = False
         self._paused_sent = False
+        self._onset_sent = False
         self._chunks = []
         self._voiced_chunks = 0
         self._voiced_ms = 0.0

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from app.config import Settings
 from app.domain import CallType
+from app.media.echo import EchoConfig
 from app.media.meter import StreamReports
 from app.media.pipeline import SpeechWorker
 from app.media.segmenter import SegmenterProfile
@@ -38,6 +39,17 @@ def profiles_from(settings: Settings) -> dict[CallType, SegmenterProfile]:
     }
 
 
+def echo_config_from(settings: Settings) -> EchoConfig | None:
+    """The reference echo gate's tuning, or None when it is switched off."""
+    if not settings.echo_gate:
+        return None
+    return EchoConfig(
+        max_delay_ms=settings.echo_max_delay_ms,
+        initial_return_loss_db=settings.echo_return_loss_db,
+        margin_db=settings.echo_margin_db,
+    )
+
+
 def recognizer_from(settings: Settings) -> SpeechRecognizer:
     """The configured STT engine, loaded (once per process: call this once)."""
     if settings.stt_engine == "vosk":
@@ -64,5 +76,10 @@ def speech_worker_from(settings: Settings, reports: StreamReports | None = None)
     profiles = profiles_from(settings)
     log.info("media worker: Silero VAD, %s STT", recognizer.name)
     return SpeechWorker(
-        vad, recognizer, profiles.__getitem__, stt_threads=settings.stt_threads, reports=reports
+        vad,
+        recognizer,
+        profiles.__getitem__,
+        stt_threads=settings.stt_threads,
+        reports=reports,
+        echo=echo_config_from(settings),
     )

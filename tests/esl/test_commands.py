@@ -90,3 +90,11 @@ def test_originate_with_failover_and_socket() -> None:
 def test_sendmsg_headers() -> None:
     assert c.execute("answer") == ("sendmsg", {"call-command": "execute", "execute-app-name": "answer"})
     assert c.hangup_message("USER_BUSY") == ("sendmsg", {"call-command": "hangup", "hangup-cause": "USER_BUSY"})
+
+
+def test_uuid_fileman_takes_only_freeswitch_file_commands() -> None:
+    assert c.uuid_fileman(UUID, "pause") == f"uuid_fileman {UUID} pause"
+    assert c.uuid_fileman(UUID, "seek:+2000") == f"uuid_fileman {UUID} seek:+2000"
+    for bad in ("pause now", "seek:", "volume:x", "stop\nexit", ""):
+        with pytest.raises(c.UnsafeValue):
+            c.uuid_fileman(UUID, bad)

@@ -9,6 +9,8 @@ from app.media.segmenter import (
     Segmenter,
     SegmenterEvent,
     SegmenterProfile,
+    SpeechCancelled,
+    SpeechOnset,
     SpeechPaused,
     SpeechStarted,
     UtteranceEnded,
@@ -149,3 +151,30 @@ def test_consecutive_utterances_each_get_their_own_events() -> None:
     assert len(of(SpeechStarted, events)) == 3
     ends = of(UtteranceEnded, events)
     assert len(ends) == 3 and ends[0].end_ms < ends[1].start_ms < ends[2].start_ms
+
+
+def test_over_the_agent_an_onset_comes_first_then_speech_or_a_cancel() -> None:
+    seg = Segmenter(SIP, RATE)
+    seg.set_playback(True)
+    # A 200 ms "mm-hm": an onset at its first window, cancelled after the 400 ms gap allowed over the agent.
+    events = run(seg, [(0.01, 10, 25), (0.95, 3000, 6), (0.02, 10, 14)])
+    assert events == [SpeechOnset(25 * WINDOW_MS), SpeechCancelled(25 * WINDOW_MS)]
+    # Real speech with a 300 ms pause inside ("Sorry, ... I wanted"): one onset, then confirmed speech.
+    seg = Segmenter(SIP, RATE)
+    seg.set_playback(True)
+    events = run(seg, [(0.01, 10, 25), (0.95, 3000, 8), (0.02, 10, 9), (0.95, 3000, 15), (0.02, 10, 20)])
+    assert [type(e) for e in events][:2] == [SpeechOnset, SpeechStarted]
+    assert of(SpeechStarted, events)[0].start_ms == 25 * WINDOW_MS and not of(SpeechCancelled, events)
+
+
+def test_no_onset_when_the_agent_is_silent_and_echo_windows_are_silence() -> None:
+    seg = Segmenter(SIP, RATE)
+    events = run(seg, [(0.01, 10, 25), (0.95, 3000, 30), (0.02, 10, 20)])
+    assert not of(SpeechOnset, events) and of(SpeechStarted, events)
+    seg = Segmenter(SIP, RATE)
+    seg.set_playback(True)
+    for _ in range(25):
+        seg.push(np.full(WINDOW, 10, dtype=np.int16), 0.01)
+    floor = seg.noise_db
+    echo = [seg.push(np.full(WINDOW, 3000, dtype=np.int16), 0.99, echo=True) for _ in range(40)]
+    assert not any(echo) and seg.noise_db == floor  # echo neither starts speech nor raises the floor

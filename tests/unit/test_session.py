@@ -404,3 +404,91 @@ def test_a_late_transcript_before_the_goodbye_starts_does_not_cancel_the_hangup(
     session.handle(first(events, "PLAYBACK_START"), NOW)
     out = session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
     assert of(a.SendMsg, out)[0].headers["call-command"] == "hangup"
+
+
+def playing_session(
+    capture: tuple[Event, list[Event]], policy: SessionPolicy = POLICY
+) -> tuple[CallSession, a.Render, Event]:
+    """A listening call whose agent is playing a two-second sentence; returns the PLAYBACK_START event."""
+    _, events = capture
+    session, turn = answered_session(capture, policy)
+    session.handle(first(events, "CUSTOM"), NOW)  # mod_audio_stream::connect
+    [render] = say(session, turn, "Your appointment is on Tuesday at ten.")
+    session.handle(a.AgentDone(turn), NOW)
+    ready = session.handle(a.SpeechReady(render.tag, PROMPT, 2000, levels=(-30, -24, -90)), NOW)
+    notice = next(x.command for x in of(a.Api, ready) if x.tag == "playback_on")
+    assert f'"id":"{render.tag}"' in notice and '"levels":[-30,-24,-90]' in notice
+    start = first(events, "PLAYBACK_START")
+    started = session.handle(start, NOW)
+    assert any(x.tag == "playback_started" and render.tag in x.command for x in of(a.Api, started))
+    return session, render, start
+
+
+def later(start: Event, seconds: float) -> datetime:
+    return datetime.fromtimestamp(int(start.get("Event-Date-Timestamp") or 0) / 1e6 + seconds, tz=UTC)
+
+
+def stopped(events: list[Event], start: Event, status: str, seconds: float) -> Event:
+    stamp = int(start.get("Event-Date-Timestamp") or 0) + int(seconds * 1_000_000)
+    return Event(headers={**first(events, "PLAYBACK_STOP", status).headers, "Event-Date-Timestamp": str(stamp)})
+
+
+def test_an_onset_pauses_the_agent_and_confirmed_speech_cuts_it(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, _render, start = playing_session(capture)
+    uuid = session.info.uuid
+    out = session.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), later(start, 1.0))
+    assert next(x.command for x in of(a.Api, out)) == f"uuid_fileman {uuid} pause"
+    assert any(x.tag == "playback_paused" for x in of(a.Api, out))
+    assert of(a.StartTimer, out)[0].name == "pause_guard"
+    assert of(a.RecordEvent, out)[-1].name == "playback_paused"
+    # A second onset while paused must not toggle the pause back off.
+    assert not session.handle(worker(events, '{"type":"speech_onset","start_ms":950}'), later(start, 1.1))
+
+    out = session.handle(worker(events, '{"type":"speech_started","start_ms":900}'), later(start, 1.5))
+    commands = [x.command for x in of(a.Api, out)]
+    assert commands[0] == f"uuid_break {uuid} all" and '"on":false' in commands[1]
+    assert "pause_guard" in [x.name for x in of(a.CancelTimer, out)]
+    recorded = of(a.RecordTurn, session.handle(stopped(events, start, "break", 1.5), NOW))[0]
+    assert recorded.interrupted and recorded.heard_ms == 1000  # 1.5 s on the channel, 0.5 s of it paused
+
+
+def test_a_backchannel_pauses_then_resumes_the_agent_which_finishes(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, _render, start = playing_session(capture)
+    uuid = session.info.uuid
+    session.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), later(start, 1.0))
+    out = session.handle(worker(events, '{"type":"speech_cancelled","start_ms":900}'), later(start, 1.4))
+    assert of(a.Api, out)[0].command == f"uuid_fileman {uuid} pause" and of(a.Api, out)[0].tag == "resume"
+    assert any(x.tag == "playback_resumed" for x in of(a.Api, out))
+    assert of(a.RecordEvent, out)[-1].detail == {"by": "short_speech"}
+    assert not any("uuid_break" in x.command for x in of(a.Api, out))
+    recorded = of(a.RecordTurn, session.handle(stopped(events, start, "done", 2.4), NOW))[0]
+    assert not recorded.interrupted and recorded.heard_ms == 2000
+
+
+def test_a_paused_agent_resumes_by_itself_when_no_decision_comes(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, _render, start = playing_session(capture)
+    session.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), later(start, 1.0))
+    out = session.handle(a.TimerFired("pause_guard"), later(start, 3.0))
+    assert of(a.RecordEvent, out)[-1].detail == {"by": "timeout"}
+    assert of(a.Api, out)[0].tag == "resume"
+
+
+def test_a_pause_that_found_no_file_leaves_the_agent_unpaused(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, _render, start = playing_session(capture)
+    session.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), later(start, 1.0))
+    out = session.handle(a.CommandResult("pause", False, "-ERR No file handle!"), later(start, 1.0))
+    assert any(x.tag == "playback_resumed" for x in of(a.Api, out)) and not session.dialogue.paused
+    again = session.handle(worker(events, '{"type":"speech_onset","start_ms":1200}'), later(start, 1.3))
+    assert of(a.Api, again)[0].command.endswith(" pause")
+
+
+def test_onsets_are_ignored_when_pausing_is_off_or_nothing_plays(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, _render, start = playing_session(capture, replace(POLICY, barge_in_pause=False))
+    assert not session.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), later(start, 1.0))
+    idle, _turn = answered_session(capture)
+    assert not idle.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), NOW)
