@@ -19,9 +19,6 @@ logger = logging.getLogger(__name__)
 
 ORIGIN_PLAYBACK_START: Origin = ("switch_ivr_play_say.c", "switch_ivr_play_file", 1646)
 ORIGIN_PLAYBACK_STOP: Origin = ("switch_ivr_play_say.c", "switch_ivr_play_file", 2020)
-# switch_core_file_read pulls SWITCH_DEFAULT_FILE_BUFFER_LEN (65536) bytes = 32768 16-bit samples
-# at a time, so playback_samples/playback_ms count what was read ahead, not what was heard.
-PREBUFFER_SAMPLES = 32768
 
 
 def answer_app(session: Session, _arg: str) -> None:
@@ -95,7 +92,10 @@ def playback_app(session: Session, arg: str) -> None:
 
     Sets ``playback_*`` variables and fires PLAYBACK_START/STOP like switch_ivr_play_file;
     the application response is ``FILE PLAYED`` (also after uuid_break), ``FILE NOT FOUND``
-    or ``PLAYBACK ERROR``.
+    or ``PLAYBACK ERROR``. ``playback_samples``/``playback_ms`` count what was read from the
+    file (fh->samples_in: whole read-ahead chunks, see ``Playback``), not what was heard. The
+    file handle is the channel's (``__fh``, what ``uuid_fileman`` finds) from just before
+    PLAYBACK_START until just after PLAYBACK_STOP.
     """
     channel = session.channel
     path_text = arg.strip()
@@ -124,20 +124,18 @@ def playback_app(session: Session, arg: str) -> None:
         channel.set_var("current_application_response", "PLAYBACK ERROR")
         return
     channel.played_files.append(path_text)
-    channel.fire("PLAYBACK_START", ORIGIN_PLAYBACK_START, after=[("Playback-File-Path", path_text)])
     playback = media.play(path)
     channel.playback = playback
+    channel.fire("PLAYBACK_START", ORIGIN_PLAYBACK_START, after=[("Playback-File-Path", path_text)])
     gevent.wait([playback.finished, channel.hung_up], count=1)
     broken = playback.status == "break" and channel.is_up
     if not playback.finished.is_set():
         playback.stop()
-    channel.playback = None
-    played_native = playback.played_samples * native_rate // channel.rate
-    if broken or not channel.is_up:
-        samples_in = min(total_native, (played_native // PREBUFFER_SAMPLES + 1) * PREBUFFER_SAMPLES)
-    else:
+    if playback.samples_in == playback.total_samples:
         samples_in = total_native
-    channel.set_var("playback_last_offset_pos", str(played_native))
+    else:
+        samples_in = playback.samples_in * native_rate // channel.rate
+    channel.set_var("playback_last_offset_pos", str(playback.offset_pos))
     if native_rate >= 1000:
         channel.set_var("playback_seconds", str(samples_in // native_rate))
         channel.set_var("playback_ms", str(samples_in // (native_rate // 1000)))
@@ -147,6 +145,7 @@ def playback_app(session: Session, arg: str) -> None:
         ORIGIN_PLAYBACK_STOP,
         after=[("Playback-File-Path", path_text), ("Playback-Status", "break" if broken else "done")],
     )
+    channel.playback = None
     channel.set_var("current_application_response", "FILE PLAYED")
 
 

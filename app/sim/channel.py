@@ -19,7 +19,7 @@ import gevent.queue
 
 from app.sim.cdr import cdr_variables
 from app.sim.events import EventBus, Origin
-from app.sim.media import ChannelMedia, Playback
+from app.sim.media import ChannelMedia, LineEcho, Playback
 from app.sim.profile import Q850_CODES, STATE_NUMBERS, CallerProfile, Codec, codec_for_rate
 from app.sim.wire import Event, HeaderValue
 
@@ -69,6 +69,7 @@ class Channel:
         caller_audio: Path | None,
         recording_path: Path | None,
         hit_dialplan: bool,
+        line_echo: LineEcho | None = None,
     ) -> None:
         self.bus = bus
         self.profile = profile
@@ -77,6 +78,8 @@ class Channel:
         self.caller_audio = caller_audio
         self.recording_path = recording_path
         self.hit_dialplan = hit_dialplan
+        self.line_echo = line_echo
+        """The echo of the caller's line, mixed into the read direction (None: a clean line)."""
         self.state = "CS_NEW"
         self.call_state = "DOWN"
         self.answer_state = "ringing"
@@ -277,6 +280,7 @@ class Channel:
                 rate=self.rate,
                 caller_audio=self.caller_audio,
                 recording_path=self.recording_path,
+                echo=self.line_echo,
             )
             self.media.start()
 

@@ -3,6 +3,7 @@
 It runs an inbound ESL server (gevent, real TCP), places simulated inbound calls whose dialplan
 can run the ``socket`` application (connecting out to a controller), originates outbound calls
 whose far end is decided by test hooks, and plays audio in real time through ``ChannelMedia``.
+A ``LineEcho`` makes phone lines (sofia channels) echo what is played to them back to us.
 
 Typical use::
 
@@ -32,6 +33,7 @@ from app.sim.channel import Channel
 from app.sim.events import EventBus
 from app.sim.listener import Listener
 from app.sim.loopback import Loopback
+from app.sim.media import LineEcho
 from app.sim.originate import Endpoint, Originator
 from app.sim.profile import CallerProfile
 from app.sim.session import DialplanApps, Session
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 _CALL_IDS = itertools.count(1)
 
-__all__ = ["Dialplan", "Endpoint", "FakeSwitch", "SimCall"]
+__all__ = ["Dialplan", "Endpoint", "FakeSwitch", "LineEcho", "SimCall"]
 
 
 class Dialplan:
@@ -150,12 +152,15 @@ class FakeSwitch:
         port: int = 0,
         recordings_dir: Path | None = None,
         gateways: Iterable[str] = ("twilio", "vonage"),
+        line_echo: LineEcho | None = None,
     ) -> None:
         self.password = password
         self.host = host
         self.port = port
         self.recordings_dir = recordings_dir
         self.gateways = set(gateways)
+        self.line_echo = line_echo
+        """The echo of every phone line (sofia channels: inbound and originated) unless a call sets its own."""
         self.bus = EventBus()
         self.dialplan = Dialplan()
         self.dialplan.add("default", r"^9998$", [("answer", ""), ("park", "")])
@@ -215,10 +220,22 @@ class FakeSwitch:
 
     # ------------------------------------------------------------------ channels
     def new_channel(
-        self, profile: CallerProfile, *, kind: str, rate: int, caller_audio: Path | None, hit_dialplan: bool
+        self,
+        profile: CallerProfile,
+        *,
+        kind: str,
+        rate: int,
+        caller_audio: Path | None,
+        hit_dialplan: bool,
+        line_echo: LineEcho | None = None,
     ) -> Channel:
-        """Create and register a channel (no events yet)."""
+        """Create and register a channel (no events yet).
+
+        Without ``line_echo``, a sofia channel gets the switch's ``line_echo``; other kinds none.
+        """
         recording = self.recordings_dir / f"{profile.uuid}.wav" if self.recordings_dir else None
+        if line_echo is None and kind == "sofia":
+            line_echo = self.line_echo
         channel = Channel(
             self.bus,
             profile,
@@ -227,6 +244,7 @@ class FakeSwitch:
             caller_audio=caller_audio,
             recording_path=recording,
             hit_dialplan=hit_dialplan,
+            line_echo=line_echo,
         )
         self.channels[channel.uuid] = channel
         self.calls[channel.uuid] = SimCall(channel)
@@ -274,10 +292,12 @@ class FakeSwitch:
         rate: int = 8000,
         context: str = "public",
         channel_name: str | None = None,
+        line_echo: LineEcho | None = None,
     ) -> SimCall:
         """An inbound SIP call arrives; with ``socket`` its dialplan is ``socket <arg>`` then hangup.
 
         Without ``socket`` the stand-in's dialplan decides (no route: NO_ROUTE_DESTINATION).
+        ``line_echo`` (default: the switch's) mixes the echo of what is played into the caller's audio.
         """
         call_uuid = str(uuid_module.uuid4())
         name = channel_name or f"sofia/internal/{caller_id_number}@127.0.0.1:5060"
@@ -294,7 +314,12 @@ class FakeSwitch:
             network_addr="127.0.0.1",
         )
         channel = self.new_channel(
-            profile, kind="sofia", rate=rate, caller_audio=caller_audio, hit_dialplan=True
+            profile,
+            kind="sofia",
+            rate=rate,
+            caller_audio=caller_audio,
+            hit_dialplan=True,
+            line_echo=line_echo,
         )
         for key, value in _sofia_inbound_variables(channel, destination).items():
             channel.set_var(key, value)

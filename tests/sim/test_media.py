@@ -135,3 +135,11 @@ def test_real_time_playback_and_hangup(tmp_path: Path, caller_wav: Path, prompt_
 def test_rate_must_split_into_20ms_frames() -> None:
     with pytest.raises(ValueError):
         ChannelMedia(uuid="u5", rate=8010, caller_audio=None, recording_path=None)
+
+
+def test_hangup_before_the_first_frame_writes_an_empty_stereo_recording(tmp_path: Path) -> None:
+    recording = tmp_path / "empty.wav"
+    media = ChannelMedia(uuid="u6", rate=8000, caller_audio=None, recording_path=recording)
+    media.stop()
+    samples, rate = read_wav(recording)
+    assert samples.shape == (0, 2) and rate == 8000
