@@ -166,6 +166,22 @@ class Dialogue:
                 out.append(self._notice("playback_on", playback_notice(ready_piece)))
         return out
 
+    def on_listening(self, at: datetime) -> list[a.Action]:
+        """The worker's stream has just connected: tell it what is already playing or queued.
+
+        A greeting rendered ahead of time is broadcast the moment the call is answered, before the stream
+        is up; without this the worker would take its echo for the caller.
+        """
+        out: list[a.Action] = []
+        for piece in self.speech.broadcast():
+            self.worker_hears_agent = True
+            out.append(self._notice("playback_on", playback_notice(piece)))
+            if piece.started_us is not None:
+                elapsed_ms = max(0, (_us(at) - piece.started_us) // 1000)
+                started = {"type": "playback_started", "id": piece.tag, "elapsed_ms": elapsed_ms}
+                out.append(self._notice("playback_started", started))
+        return out
+
     def on_broadcast_result(self, result: a.CommandResult, now: datetime) -> list[a.Action]:
         piece = self.speech.get(result.tag)
         if piece is None:

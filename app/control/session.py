@@ -192,7 +192,7 @@ class CallSession:
         kind = event.subclass.removeprefix("mod_audio_stream::")
         if kind == "connect":
             self.listening = True
-            return [a.RecordEvent("audio_stream_connected", at)]
+            return [a.RecordEvent("audio_stream_connected", at), *self.dialogue.on_listening(at)]
         if kind in ("error", "disconnect"):
             self.listening = False
             self.log.warning("call %s: audio stream %s: %s", self.info.uuid, kind, event.body)

@@ -127,6 +127,10 @@ class SpeechQueue:
     def has_turn(self, turn: int) -> bool:
         return any(p.turn == turn for p in self._pieces)
 
+    def broadcast(self) -> list[Piece]:
+        """The pieces on the channel or queued there, in playing order."""
+        return [p for p in self._pieces if p.broadcast]
+
     def texts(self) -> list[str]:
         return [p.text for p in self._pieces]
 

@@ -10,7 +10,7 @@ as the caller's speech.
 
 The gain is learnt during the call: the 90th percentile of (window level - reference level) over windows
 where the reference is loud and the caller is not speaking, starting from ``initial_return_loss_db``.
-Once the level envelopes correlate at one delay, only delays around it are considered, so the bound
+Once the level envelopes correlate at one delay, only delays within 100 ms of it are considered, so the bound
 follows the echo syllable by syllable and a caller who talks over the agent gets through.
 
 There is no linear echo cancellation here: the gate decides which windows to ignore, it does not clean
@@ -37,6 +37,9 @@ _HISTORY = 150  # windows kept for learning (~5 s of 32 ms windows)
 _LEARN_EVERY = 8
 _MIN_LOUD_WINDOWS = 30  # about a second of the agent's speech before the gain is learnt
 _MAX_GAIN_DROP_DB = 3.0
+# Each sentence is placed where its notice reached the worker, which jitters by tens of milliseconds, so
+# the learnt delay is trusted to within this many hops either side (100 ms).
+_DELAY_SLACK_HOPS = 5
 
 
 def reference_levels(samples: np.ndarray, rate: int, hop_ms: int = HOP_MS) -> list[int]:
@@ -126,6 +129,8 @@ class EchoGate:
         self._hop = self.rate * HOP_MS // 1000
         self._pieces: list[_Piece] = []
         self._playing = False
+        self.last_level: float = FLOOR_DB  # the last window's level and echo bound, for the logs
+        self.last_bound: float | None = None
         self._history: deque[_Window] = deque(maxlen=_HISTORY)
         self._gain_db = -self.config.initial_return_loss_db
         self._delay_hops: int | None = None  # learnt echo delay
@@ -218,10 +223,12 @@ class EchoGate:
         if self._since_learn >= _LEARN_EVERY:
             self._since_learn = 0
             self._learn()
+        self.last_level, self.last_bound = level, None
         if reference is None:
             return False
         margin = self.config.speaking_margin_db if speaking else self.config.margin_db
-        return level < reference + self._gain_db + margin
+        self.last_bound = reference + self._gain_db + margin
+        return level < self.last_bound
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -230,7 +237,7 @@ class EchoGate:
 
     def _delay_range(self) -> tuple[int, int]:
         if self._delay_hops is not None:
-            return self._delay_hops - 1, self._delay_hops + 1
+            return self._delay_hops - _DELAY_SLACK_HOPS, self._delay_hops + _DELAY_SLACK_HOPS
         return self.config.min_delay_ms // HOP_MS, -(-self.config.max_delay_ms // HOP_MS)
 
     def _place(self) -> None:
@@ -302,7 +309,9 @@ class EchoGate:
         self._delay_hops = self._best_delay(refs, levels, delays)
         if self._delay_hops is not None:
             index = self._delay_hops - lo
-            window_refs = refs[:, max(0, index - 1) : index + 2].max(axis=1)
+            window_refs = refs[:, max(0, index - _DELAY_SLACK_HOPS) : index + _DELAY_SLACK_HOPS + 1].max(
+                axis=1
+            )
         else:
             window_refs = refs.max(axis=1)
         loud = window_refs >= _LOUD_DB

@@ -132,6 +132,9 @@ class SpeechListener:
         elif kind == "playback" and not message.get("on"):
             self.echo.stopped(at)
         elif kind == "playback_started":
+            elapsed = message.get("elapsed_ms")
+            if isinstance(elapsed, int | float) and elapsed > 0:
+                at -= int(elapsed * self.rate / 1000)  # it began before the stream did
             self.echo.started(piece, at)
         elif kind == "playback_paused":
             self.echo.paused(at)
@@ -166,6 +169,16 @@ class SpeechListener:
         if isinstance(event, SpeechOnset):
             # Only a gate that knows what plays can tell an onset from the agent's echo.
             if self.echo is not None and self.echo.active:
+                log.info(
+                    "call %s: speech onset at %.0f ms over the agent (%.1f dB; echo bound %s, gain %.1f dB,"
+                    " delay %s ms)",
+                    self.call_id,
+                    event.start_ms,
+                    self.echo.last_level,
+                    "none" if self.echo.last_bound is None else f"{self.echo.last_bound:.1f} dB",
+                    self.echo.gain_db,
+                    self.echo.delay_ms,
+                )
                 self._onset_open = True
                 self.send(messages.speech_onset(event.start_ms))
         elif isinstance(event, SpeechCancelled):

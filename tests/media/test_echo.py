@@ -105,7 +105,9 @@ def test_a_caller_talking_over_the_echo_gets_through() -> None:
     verdicts = []
     onset = None
     for i in range(first_window, (at + len(caller)) // WINDOW):
-        verdict = gate.is_echo(i * WINDOW, as_int16(line[i * WINDOW : (i + 1) * WINDOW]), speaking=onset is not None)
+        verdict = gate.is_echo(
+            i * WINDOW, as_int16(line[i * WINDOW : (i + 1) * WINDOW]), speaking=onset is not None
+        )
         if onset is None and not verdict:
             onset = i * WINDOW
         verdicts.append(verdict)
@@ -158,7 +160,9 @@ def test_queued_sentences_follow_each_other_until_freeswitch_says_where_they_sta
     assert gate.is_echo(2 * RATE + 4000, window)
 
 
-def feed_with_notices(listener: object, line: np.ndarray, notices: dict[int, list[dict[str, object]]]) -> None:
+def feed_with_notices(
+    listener: object, line: np.ndarray, notices: dict[int, list[dict[str, object]]]
+) -> None:
     for start in range(0, len(line), 160):
         for notice in notices.get(start, []):
             listener.on_control(notice)  # type: ignore[attr-defined]

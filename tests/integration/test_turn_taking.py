@@ -1,0 +1,141 @@
+"""Turn-taking on a whole call against the stand-in: the agent stops within 300 ms of a caller talking over
+it (stand-in timeline), a backchannel only pauses it, and its own voice echoed back at -10 dB is never
+taken for the caller. Real Silero VAD, Whisper, Piper; the stand-in's stereo recording is the timeline."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.config import Settings
+from app.sim.switch import FakeSwitch, LineEcho, SimCall
+from app.tts.base import Audio, write_wav
+from app.tts.piper import PiperTTS
+from app.wiring import Stack
+from tests.stack import stack_settings
+
+FLOW = Path(__file__).resolve().parent / "data" / "long_greeting.yaml"
+RATE = 8000
+SPEAKS_AT = 3.0  # seconds after answer: the greeting is still playing
+ECHO = LineEcho(gain_db=-10, delay_ms=60)
+STOP_WITHIN_MS = 300
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return stack_settings(tmp_path, FLOW, no_input_timeout="2", max_no_input="1")
+
+
+def caller_wav(tmp_path: Path, text: str | None) -> tuple[Path, int | None]:
+    """The caller's side: silence, then ``text`` at SPEAKS_AT; returns the WAV and the speech onset sample."""
+    silence = np.zeros(int(SPEAKS_AT * RATE), np.int16)
+    parts, onset = [silence], None
+    if text is not None:
+        speech = PiperTTS().synthesize(text).resampled(RATE).samples
+        onset = len(silence) + int(np.argmax(np.abs(speech) > 500))
+        parts.append(speech)
+    parts.append(np.zeros(25 * RATE, np.int16))
+    path = tmp_path / "caller.wav"
+    write_wav(path, Audio(np.concatenate(parts), RATE))
+    return path, onset
+
+
+def place(switch: FakeSwitch, stack: Stack, caller: Path, echo: LineEcho | None) -> SimCall:
+    call = switch.place_call(
+        destination="+15557654321",
+        socket=f"127.0.0.1:{stack.controller_port} async full",
+        variables={"call_type": "sip"},
+        caller_audio=caller,
+        rate=RATE,
+        line_echo=echo,
+    )
+    assert call.wait_ended(90)
+    assert stack.controller_finished(call.uuid, timeout=10)
+    return call
+
+
+def agent_channel(call: SimCall) -> np.ndarray:
+    """What the caller heard (the recording's right channel), at the channel rate."""
+    assert call.recording_path is not None
+    with wave.open(str(call.recording_path), "rb") as recording:
+        assert recording.getframerate() == RATE and recording.getnchannels() == 2
+        frames = np.frombuffer(recording.readframes(recording.getnframes()), dtype="<i2")
+    return frames.reshape(-1, 2)[:, 1]
+
+
+def silent_from(audio: np.ndarray, after: int, hold_ms: int = 400, level: int = 64) -> int:
+    """The first sample from ``after`` on that starts ``hold_ms`` of silence (a pause or the end)."""
+    hold = hold_ms * RATE // 1000
+    quiet = np.abs(audio[after:]) < level
+    run = 0
+    for index, is_quiet in enumerate(quiet):
+        run = run + 1 if is_quiet else 0
+        if run >= hold:
+            return after + index - hold + 1
+    raise AssertionError("the agent never fell silent")
+
+
+def event_names(stack: Stack, uuid: str) -> list[str]:
+    return [e.name for e in stack.call_log.events(uuid)]
+
+
+@pytest.mark.parametrize("echo", [None, ECHO], ids=["clean_line", "echo_-10dB"])
+def test_talking_over_the_agent_stops_it_within_300_ms_of_the_onset(
+    stack: Stack, switch: FakeSwitch, tmp_path: Path, echo: LineEcho | None
+) -> None:
+    caller, onset = caller_wav(tmp_path, "Sorry to interrupt, I want to book an appointment for tomorrow.")
+    assert onset is not None
+    call = place(switch, stack, caller, echo)
+
+    heard = agent_channel(call)
+    assert np.abs(heard[onset - RATE // 2 : onset]).max() > 1000  # the agent was talking
+    stopped = silent_from(heard, onset)
+    assert (stopped - onset) * 1000 // RATE <= STOP_WITHIN_MS
+
+    events = event_names(stack, call.uuid)
+    assert events.index("playback_paused") < events.index("barge_in")
+    greeting = stack.call_log.turns(call.uuid)[0]
+    assert greeting.speaker == "agent" and greeting.interrupted and greeting.heard_ms is not None
+    # What was heard is what played before the pause (the pause itself is not heard), give or take a frame.
+    first_sound = int(np.argmax(np.abs(heard) > 64))
+    assert abs(greeting.heard_ms - (stopped - first_sound) * 1000 // RATE) <= 250
+    caller_turns = [t for t in stack.call_log.turns(call.uuid) if t.speaker == "caller"]
+    assert caller_turns and "appointment" in caller_turns[0].text.lower()
+
+
+def test_a_backchannel_only_pauses_the_agent_which_then_finishes(
+    stack: Stack, switch: FakeSwitch, tmp_path: Path
+) -> None:
+    caller, onset = caller_wav(tmp_path, "Okay.")
+    assert onset is not None
+    call = place(switch, stack, caller, ECHO)
+
+    events = event_names(stack, call.uuid)
+    assert "playback_paused" in events and "barge_in" not in events
+    resumed = [e for e in stack.call_log.events(call.uuid) if e.name == "playback_resumed"]
+    assert resumed and (resumed[0].detail or {})["by"] == "short_speech"
+    greeting = stack.call_log.turns(call.uuid)[0]
+    assert greeting.speaker == "agent" and not greeting.interrupted
+    assert not [t for t in stack.call_log.turns(call.uuid) if t.speaker == "caller"]
+    heard = agent_channel(call)
+    stopped = silent_from(heard, onset)
+    assert (stopped - onset) * 1000 // RATE <= STOP_WITHIN_MS  # paused at once...
+    assert np.abs(heard[stopped : stopped + 3 * RATE]).max() > 1000  # ...and talking again soon after
+
+
+def test_the_agents_own_echo_never_interrupts_it_and_is_never_answered(
+    stack: Stack, switch: FakeSwitch, tmp_path: Path
+) -> None:
+    caller, _ = caller_wav(tmp_path, None)
+    call = place(switch, stack, caller, ECHO)
+
+    events = event_names(stack, call.uuid)
+    for never in ("playback_paused", "barge_in", "speech_started", "echo_ignored", "backchannel"):
+        assert never not in events, f"{never} on a silent caller with a -10 dB echo: {events}"
+    turns = stack.call_log.turns(call.uuid)
+    assert [t.speaker for t in turns] == ["agent"] * len(turns) and len(turns) >= 2
+    assert not any(t.interrupted for t in turns)
+    assert turns[-1].text == "Goodbye."
