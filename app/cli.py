@@ -82,6 +82,15 @@ def cli() -> None:
 @click.option("--llm-url", metavar="URL", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1.")
 @click.option("--llm-model", metavar="NAME", help="Model name for --brain llm.")
 @click.option(
+    "--echo-db",
+    type=click.FloatRange(max=0.0),
+    default=-10.0,
+    show_default=True,
+    help="The stand-in's phone line echoes the agent's voice back into the caller's audio at this level.",
+)
+@click.option("--echo-delay-ms", type=click.IntRange(0, 1000), default=60, show_default=True)
+@click.option("--no-echo", is_flag=True, help="A clean line: no echo at all.")
+@click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Give up after this many seconds."
 )
 def demo(
@@ -91,6 +100,9 @@ def demo(
     brain: str,
     llm_url: str | None,
     llm_model: str | None,
+    echo_db: float,
+    echo_delay_ms: int,
+    no_echo: bool,
     timeout: float,
 ) -> None:
     """Place one inbound call through the whole stack against the FreeSWITCH stand-in and show what happened."""
@@ -100,7 +112,13 @@ def demo(
     settings = _settings(no_input_timeout=6.0, max_no_input=1, brain=brain)
     dialog = build_brain(settings, "llm" if brain == "llm" else "flow", llm_url=llm_url, llm_model=llm_model)
     code = run_demo(
-        settings, dialog, caller_text=caller_text, caller_wav=caller_wav, call_type=call_type, timeout=timeout
+        settings,
+        dialog,
+        caller_text=caller_text,
+        caller_wav=caller_wav,
+        call_type=call_type,
+        timeout=timeout,
+        echo=None if no_echo else (echo_db, echo_delay_ms),
     )
     sys.exit(code)
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from app.config import Settings
 from app.dialog.factory import DialogBrain
 from app.report import print_call_detail
-from app.sim.switch import FakeSwitch
+from app.sim.switch import FakeSwitch, LineEcho
 from app.store import upgrade
 from app.tts.base import Audio, write_wav
 from app.tts.piper import PiperTTS
@@ -80,8 +80,10 @@ def run_demo(
     caller_wav: Path | None,
     call_type: str,
     timeout: float,
+    echo: tuple[float, int] | None = None,
     console: Console | None = None,
 ) -> int:
+    """One call through the whole stack; ``echo`` is the stand-in line's (gain dB, delay ms), None: clean."""
     out = console or Console()
     upgrade(settings.database_url)
     settings = settings.model_copy(update={"controller_port": 0, "media_port": 0})
@@ -96,7 +98,8 @@ def run_demo(
     switch.start()
     stack.start(advertise_bound_media=True)
     try:
-        out.print(f"FreeSWITCH stand-in: calling {DID} from {CALLER_NUMBER} ({call_type}) …")
+        line = "a clean line" if echo is None else f"a line echoing the agent at {echo[0]:g} dB, {echo[1]} ms late"
+        out.print(f"FreeSWITCH stand-in: calling {DID} from {CALLER_NUMBER} ({call_type}, {line}) …")
         call = switch.place_call(
             destination=DID,
             caller_id_number=CALLER_NUMBER,
@@ -106,6 +109,7 @@ def run_demo(
             caller_audio=caller_wav,
             rate=8000 if call_type == "sip" else 48000,
             context="public",
+            line_echo=LineEcho(*echo) if echo is not None and call_type == "sip" else None,
         )
         ended = call.wait_ended(timeout)
         if not ended:
