@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Pause the agent (uuid_fileman pause) the moment the caller may be talking over it, then cut it when
     # the speech is confirmed or resume it when it was only a backchannel or a cough.
     barge_in_pause: bool = True
+    # Render the scripted flow's reply to the worker's early transcript while the end of the caller's turn
+    # is still being decided, so the reply's audio is ready when it is.
+    rehearse_replies: bool = True
     # Where Transfer actions send calls: an extension in this dialplan context, or a SIP URI via this profile.
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"

@@ -104,6 +104,16 @@ class Finish:
     """The session is over: the controller may close the socket."""
 
 
+@dataclass(frozen=True)
+class Rehearse:
+    """Render ahead what the agent would answer to ``event`` (a transcript before the end of turn is
+    decided); nothing is said and the agent's state does not move."""
+
+    context: CallContext
+    event: Input
+    rate: int
+
+
 Action = (
     Api
     | SendMsg
@@ -117,6 +127,7 @@ Action = (
     | RecordEnd
     | RunAgent
     | CancelAgent
+    | Rehearse
     | Finish
 )
 

@@ -16,8 +16,9 @@ from greenswitch import esl as gs
 from app import metrics
 from app.control import actions as a
 from app.control.callinfo import CallInfo, call_info_from_channel
+from app.control.sentences import split_sentences
 from app.control.session import AUDIO_STREAM_SUBCLASSES, SUBSCRIBED_EVENTS, CallSession, SessionPolicy
-from app.dialog.base import Agent, AgentError, CallContext, Hangup, Input, Say
+from app.dialog.base import Agent, AgentError, CallContext, Hangup, Input, Rehearsing, Say
 from app.esl import commands
 from app.esl.connection import CommandTimeout, Notice, OutboundSocket, reply_ok, reply_text
 from app.esl.protocol import Event
@@ -71,6 +72,18 @@ class AgentSource(Protocol):
     """Makes the dialog agent of a new call; ``flow`` is the flow the call asked for, if any."""
 
     def agent_for(self, context: CallContext, flow: str | None) -> Agent: ...
+
+
+# Sentences of a rehearsed reply rendered ahead (the first ones are what the caller waits for).
+REHEARSED_SENTENCES = 2
+
+
+def rehearsed_sentences(agent: object, context: CallContext, event: Input) -> list[str]:
+    """The first sentences ``agent`` would say to ``event``, if it can rehearse (scripted flows can)."""
+    if not isinstance(agent, Rehearsing):
+        return []
+    texts = agent.rehearse(context, event)
+    return [s for text in texts for s in split_sentences(text)][:REHEARSED_SENTENCES]
 
 
 def utc_now() -> datetime:
@@ -238,6 +251,8 @@ class _CallRun:
                 self._cancel(name)
             case a.RunAgent(turn, context, event):
                 self.agent_runs[turn] = gevent.spawn(self._drive_agent, turn, context, event)
+            case a.Rehearse(context, event, rate):
+                gevent.spawn(self._rehearse, context, event, rate)
             case a.CancelAgent(turn):
                 run = self.agent_runs.pop(turn, None)
                 if run is not None:
@@ -281,6 +296,17 @@ class _CallRun:
         finally:
             self.agent_runs.pop(turn, None)
         self.inbox.put(a.AgentDone(turn))
+
+    def _rehearse(self, context: CallContext, event: Input, rate: int) -> None:
+        """Render the first sentences the agent would answer, so the real reply finds them in the cache."""
+        try:
+            sentences = rehearsed_sentences(self.agent, context, event)
+            for sentence in sentences:
+                gevent.get_hub().threadpool.apply(self.c.speech.render, (sentence, rate))
+        except Exception:  # only a head start was lost: the real turn renders as usual
+            self.log.exception("call %s: rehearsing the reply failed", self.info.uuid)
+            return
+        self.log.debug("call %s: rehearsed %d sentence(s) of the next reply", self.info.uuid, len(sentences))
 
     def _render(self, tag: str, text: str, rate: int) -> None:
         try:

@@ -319,6 +319,10 @@ class Dialogue:
             return self._next_step(at)
         if kind == "utterance":
             return self._on_utterance(message, at)
+        if kind == "hypothesis" and self.session.policy.rehearse_replies and self.dtmf is None:
+            text = str(message.get("text", "")).strip()
+            if text:
+                return [a.Rehearse(self._context(), d.Utterance(text), self.session.speech_rate)]
         return []
 
     def _on_utterance(self, message: dict[str, object], at: datetime) -> list[a.Action]:

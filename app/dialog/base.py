@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 # --- what the agent knows about the call ---------------------------------------------------------------
 
@@ -152,6 +152,16 @@ class Agent(Protocol):
         Never raises for a failure of the brain's own backend: it yields :class:`AgentError` and a spoken
         fallback instead, so the caller never hears dead air.
         """
+        ...
+
+
+@runtime_checkable
+class Rehearsing(Protocol):
+    """An agent that can say what it would answer without committing to it (its replies are then rendered
+    while the caller's end of turn is still being decided)."""
+
+    def rehearse(self, context: CallContext, event: Input) -> list[str]:
+        """The texts ``respond`` would say to ``event``, leaving the agent's state untouched."""
         ...
 
 

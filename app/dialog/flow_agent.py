@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -55,6 +56,12 @@ class FlowAgent:
         missing = [name for name in flow.inputs if not self.variables.get(name)]
         if missing:
             self._log.warning("call %s: flow %s lacks inputs %s", context.uuid, flow.name, ", ".join(missing))
+
+    def rehearse(self, context: CallContext, event: Input) -> list[str]:
+        """What :meth:`respond` would say to ``event``, run on a copy: this walk does not move."""
+        trial = copy.copy(self)
+        trial.variables = dict(self.variables)
+        return [action.text for action in trial.respond(context, event) if isinstance(action, Say)]
 
     def respond(self, context: CallContext, event: Input) -> Iterator[AgentAction]:
         """Yield the actions for ``event``: the whole turn at once, as a list iterator."""

@@ -22,6 +22,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "speech_onset": {"start_ms": (_NUMBER, True)},
     "speech_cancelled": {"start_ms": (_NUMBER, True)},
     "speech_started": {"start_ms": (_NUMBER, True)},
+    "hypothesis": {"text": ((str,), True), "start_ms": (_NUMBER, True), "end_ms": (_NUMBER, True)},
     "partial": {"text": ((str,), True), "start_ms": (_NUMBER, True)},
     "speech_stopped": {
         "start_ms": (_NUMBER, True),
@@ -79,6 +80,10 @@ def speech_onset(start_ms: float) -> Message:
 
 def speech_cancelled(start_ms: float) -> Message:
     return {"type": "speech_cancelled", "start_ms": _ms(start_ms)}
+
+
+def hypothesis(text: str, start_ms: float, end_ms: float) -> Message:
+    return {"type": "hypothesis", "text": text, "start_ms": _ms(start_ms), "end_ms": _ms(end_ms)}
 
 
 def speech_started(start_ms: float) -> Message:

@@ -238,6 +238,9 @@ class SpeechListener:
             return  # the utterance is already over or speech resumed: the result would be stale
         transcript = self.stt_pool.spawn(self.recognizer.transcribe, event.audio, self.rate).get()
         self._speculation = (event.end_ms, transcript)
+        if transcript.text and self._jobs.empty():
+            # Not final: the caller may go on. The controller prepares its reply to this meanwhile.
+            self.send(messages.hypothesis(transcript.text, event.start_ms, event.end_ms))
 
     def _finish(self, job: _Finish) -> None:
         event = job.event

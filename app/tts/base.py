@@ -16,6 +16,7 @@ import numpy as np
 import soxr
 
 from app import metrics
+from app.threads import os_lock
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ def read_wav_duration_ms(path: Path) -> int:
         return int(wav.getnframes() * 1000 / wav.getframerate())
 
 
+_LOCK_STRIPES = 16
+
+
 class SpeechSpool:
     """Renders text to WAVs at a given rate in a directory FreeSWITCH can read, cached by content."""
 
@@ -71,6 +75,9 @@ class SpeechSpool:
         self.tts = tts
         self.directory = directory.resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
+        # A text asked for twice at once (a rehearsed reply and the real one) is rendered once: the second
+        # caller waits for the first render and gets it from the cache.
+        self._stripes = [os_lock() for _ in range(_LOCK_STRIPES)]
 
     def path_for(self, text: str, rate: int) -> Path:
         key = hashlib.sha256(f"{self.tts.voice_id}\0{rate}\0{text}".encode()).hexdigest()[:24]
@@ -97,12 +104,13 @@ class SpeechSpool:
     def render(self, text: str, rate: int) -> tuple[Path, int]:
         """Return the WAV's path and duration in ms, rendering it unless it is cached."""
         path = self.path_for(text, rate)
-        if not path.exists():
-            started = time.perf_counter()
-            audio = self.tts.synthesize(text).resampled(rate)
-            metrics.tts_rendered(time.perf_counter() - started, audio.duration_ms / 1000)
-            write_wav(path, audio)
-            log.debug("rendered %d ms of speech to %s", audio.duration_ms, path)
-            return path, audio.duration_ms
+        with self._stripes[hash(path.name) % _LOCK_STRIPES]:
+            if not path.exists():
+                started = time.perf_counter()
+                audio = self.tts.synthesize(text).resampled(rate)
+                metrics.tts_rendered(time.perf_counter() - started, audio.duration_ms / 1000)
+                write_wav(path, audio)
+                log.debug("rendered %d ms of speech to %s", audio.duration_ms, path)
+                return path, audio.duration_ms
         os.utime(path)  # in use: keep it out of the next prune
         return path, read_wav_duration_ms(path)

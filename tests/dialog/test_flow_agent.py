@@ -137,3 +137,15 @@ def test_reminder_no_then_no_cancels_and_person_transfers() -> None:
     agent, ctx = reminder()
     run(agent, ctx, CallStarted())
     assert run(agent, ctx, Utterance("can I talk to a person"))[-1] == Transfer("1000")
+
+
+def test_rehearsing_says_what_respond_would_and_moves_nothing() -> None:
+    agent, ctx = booking()
+    run(agent, ctx, CallStarted())
+    rehearsed = agent.rehearse(ctx, Utterance("could I come in on friday"))
+    assert rehearsed == ["What time on Friday, March 7 would suit you?"]
+    assert agent.rehearse(ctx, Utterance("could I come in on friday")) == rehearsed  # still at the same node
+    assert "day_iso" not in agent.variables
+    # The caller went on and said something else: the real turn answers that, from the same place.
+    real = run(agent, ctx, Utterance("could I come in on monday"))
+    assert said(real) == "What time on Monday, March 10 would suit you?"

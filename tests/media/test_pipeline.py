@@ -147,3 +147,26 @@ def test_silence_and_noise_give_no_messages(silero: SileroModel) -> None:
     (started,) = sent.of("speech_started")
     assert float(started["start_ms"]) > 6000 - 300  # type: ignore[arg-type]
     speech.stop()
+
+
+def test_a_pause_gives_an_early_hypothesis_then_the_same_text_as_final(silero: SileroModel) -> None:
+    engine = ScriptedEngine(streaming=False)
+    speech = worker(silero, engine)
+    clip = english_clip(TEXTS[:1])
+    end = clip.spoken[0].end
+    sent = Collector(expect_utterances=1)
+    listener = speech(StreamMetadata(CALL, CallType.SIP, 8000), sent)
+    feed(listener, clip.samples[: end + 8000 * 3 // 10], 160)  # the speech and 300 ms of its silence
+    for _ in range(100):
+        if sent.of("hypothesis"):
+            break
+        gevent.sleep(0.05)
+    kinds = [m["type"] for m in sent.messages]
+    assert kinds[0] == "speech_started" and set(kinds[1:]) == {"hypothesis"}  # one per pause so far
+    feed(listener, np.zeros(8000, np.int16), 160)
+    assert sent.done.wait(30)
+    hypothesis, [final] = sent.of("hypothesis")[-1], sent.of("utterance")
+    assert final["speculative"] is True and final["text"] == hypothesis["text"]
+    assert hypothesis["start_ms"] == final["start_ms"] and hypothesis["end_ms"] == final["end_ms"]
+    listener.on_end("test over")
+    speech.stop()

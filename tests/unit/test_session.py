@@ -492,3 +492,15 @@ def test_onsets_are_ignored_when_pausing_is_off_or_nothing_plays(capture: tuple[
     assert not session.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), later(start, 1.0))
     idle, _turn = answered_session(capture)
     assert not idle.handle(worker(events, '{"type":"speech_onset","start_ms":900}'), NOW)
+
+
+def test_an_early_transcript_asks_for_the_reply_to_be_rehearsed(capture: tuple[Event, list[Event]]) -> None:
+    _, events = capture
+    session, turn = answered_session(capture)
+    session.handle(a.AgentDone(turn), NOW)
+    hypothesis = '{"type":"hypothesis","text":"book me for friday","start_ms":100,"end_ms":900}'
+    [rehearse] = of(a.Rehearse, session.handle(worker(events, hypothesis), NOW))
+    assert rehearse.event == d.Utterance("book me for friday") and rehearse.rate == session.speech_rate
+    assert not of(a.RunAgent, session.handle(worker(events, hypothesis), NOW))  # nothing is said yet
+    quiet, _ = answered_session(capture, replace(POLICY, rehearse_replies=False))
+    assert not quiet.handle(worker(events, hypothesis), NOW)

@@ -47,3 +47,21 @@ def test_prune_removes_only_renders_unused_for_too_long(tmp_path: Path) -> None:
     spool.render("Still in use.", 8000)  # a cache hit refreshes it
     assert spool.prune(max_age_s=3600) == 1
     assert not old.exists() and used.exists()
+
+
+class SlowVoice(ToneVoice):
+    """Takes long enough that a second request arrives while the first is still rendering."""
+
+    def synthesize(self, text: str) -> Audio:
+        time.sleep(0.2)
+        return super().synthesize(text)
+
+
+def test_the_same_text_asked_twice_at_once_is_rendered_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - real threads, like the hub pool
+
+    voice = SlowVoice()
+    spool = SpeechSpool(voice, tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: spool.render("Which day suits you?", 8000), range(2))
+    assert first == second and voice.calls == 1
