@@ -379,14 +379,9 @@ class Dialogue:
         """It was not a barge-in (a backchannel, a cough): the agent goes on where it stopped."""
         if not self.paused:
             return []
-        self.paused = False
-        piece = self.speech.current()
-        if piece is not None:
-            piece.resume(_us(at))
         return [
             a.Api("resume", commands.uuid_fileman(self.uuid, "pause")),
-            self._notice("playback_resumed", {"type": "playback_resumed"}),
-            a.CancelTimer("pause_guard"),
+            *self._unpaused(at),
             a.RecordEvent("playback_resumed", at, {"by": why}),
         ]
 
@@ -394,14 +389,14 @@ class Dialogue:
         """``uuid_fileman pause`` failed (nothing was playing at that instant): we are not paused."""
         if result.ok or result.tag != "pause" or not self.paused:
             return []
+        return self._unpaused(now)
+
+    def _unpaused(self, at: datetime) -> list[a.Action]:
         self.paused = False
         piece = self.speech.current()
         if piece is not None:
-            piece.resume(_us(now))
-        return [
-            self._notice("playback_resumed", {"type": "playback_resumed"}),
-            a.CancelTimer("pause_guard"),
-        ]
+            piece.resume(_us(at))
+        return [self._notice("playback_resumed", {"type": "playback_resumed"}), a.CancelTimer("pause_guard")]
 
     def _barge_in(self, at: datetime, why: str) -> list[a.Action]:
         self.caller.barged = True
