@@ -4,7 +4,6 @@ taken for the caller. Real Silero VAD, Whisper, Piper; the stand-in's stereo rec
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.sim.switch import FakeSwitch, LineEcho, SimCall
+from app.sim.timeline import first_sound, read_recording, silent_from
 from app.tts.base import Audio, write_wav
 from app.tts.piper import PiperTTS
 from app.wiring import Stack
@@ -60,22 +60,15 @@ def place(switch: FakeSwitch, stack: Stack, caller: Path, echo: LineEcho | None)
 def agent_channel(call: SimCall) -> np.ndarray:
     """What the caller heard (the recording's right channel), at the channel rate."""
     assert call.recording_path is not None
-    with wave.open(str(call.recording_path), "rb") as recording:
-        assert recording.getframerate() == RATE and recording.getnchannels() == 2
-        frames = np.frombuffer(recording.readframes(recording.getnframes()), dtype="<i2")
-    return frames.reshape(-1, 2)[:, 1]
+    recording = read_recording(call.recording_path)
+    assert recording.rate == RATE
+    return recording.agent
 
 
-def silent_from(audio: np.ndarray, after: int, hold_ms: int = 400, level: int = 64) -> int:
-    """The first sample from ``after`` on that starts ``hold_ms`` of silence (a pause or the end)."""
-    hold = hold_ms * RATE // 1000
-    quiet = np.abs(audio[after:]) < level
-    run = 0
-    for index, is_quiet in enumerate(quiet):
-        run = run + 1 if is_quiet else 0
-        if run >= hold:
-            return after + index - hold + 1
-    raise AssertionError("the agent never fell silent")
+def stopped_after(heard: np.ndarray, onset: int) -> int:
+    stopped = silent_from(heard, onset, RATE)
+    assert stopped is not None, "the agent never fell silent"
+    return stopped
 
 
 def event_names(stack: Stack, uuid: str) -> list[str]:
@@ -92,7 +85,7 @@ def test_talking_over_the_agent_stops_it_within_300_ms_of_the_onset(
 
     heard = agent_channel(call)
     assert np.abs(heard[onset - RATE // 2 : onset]).max() > 1000  # the agent was talking
-    stopped = silent_from(heard, onset)
+    stopped = stopped_after(heard, onset)
     assert (stopped - onset) * 1000 // RATE <= STOP_WITHIN_MS
 
     events = event_names(stack, call.uuid)
@@ -100,8 +93,9 @@ def test_talking_over_the_agent_stops_it_within_300_ms_of_the_onset(
     greeting = stack.call_log.turns(call.uuid)[0]
     assert greeting.speaker == "agent" and greeting.interrupted and greeting.heard_ms is not None
     # What was heard is what played before the pause (the pause itself is not heard), give or take a frame.
-    first_sound = int(np.argmax(np.abs(heard) > 64))
-    assert abs(greeting.heard_ms - (stopped - first_sound) * 1000 // RATE) <= 250
+    started = first_sound(heard, level=64)
+    assert started is not None
+    assert abs(greeting.heard_ms - (stopped - started) * 1000 // RATE) <= 250
     caller_turns = [t for t in stack.call_log.turns(call.uuid) if t.speaker == "caller"]
     assert caller_turns and "appointment" in caller_turns[0].text.lower()
 
@@ -121,7 +115,7 @@ def test_a_backchannel_only_pauses_the_agent_which_then_finishes(
     assert greeting.speaker == "agent" and not greeting.interrupted
     assert not [t for t in stack.call_log.turns(call.uuid) if t.speaker == "caller"]
     heard = agent_channel(call)
-    stopped = silent_from(heard, onset)
+    stopped = stopped_after(heard, onset)
     assert (stopped - onset) * 1000 // RATE <= STOP_WITHIN_MS  # paused at once...
     assert np.abs(heard[stopped : stopped + 3 * RATE]).max() > 1000  # ...and talking again soon after
 
