@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from app.sim.switch import FakeSwitch
 
 logger = logging.getLogger(__name__)
+BROADCAST_LEAD_FRAMES = 5
 
 STREAM_USAGE = (
     "-USAGE: <uuid> [start | stop | send_text | pause | resume | graceful-shutdown ] [wss-url | path]"
@@ -260,10 +261,12 @@ class Api:
         legs = argv[2].lower() if len(argv) > 2 else "aleg"
         if "aleg" in legs or "both" in legs:
             app, sep, app_arg = argv[1].partition("::")
+            # switch_ivr_broadcast adds "lead-frames: 5" to the event it queues: switch_ivr_parse_event
+            # reads five frames (100 ms at 20 ms ptime) before it starts the playback.
             message = (
-                PrivateMessage("execute", app, app_arg)
+                PrivateMessage("execute", app, app_arg, lead_frames=BROADCAST_LEAD_FRAMES)
                 if sep
-                else PrivateMessage("execute", "playback", argv[1])
+                else PrivateMessage("execute", "playback", argv[1], lead_frames=BROADCAST_LEAD_FRAMES)
             )
             channel.queue_message(message)
         return "+OK Message sent\n"

@@ -49,6 +49,8 @@ class PrivateMessage:
     arg: str | None = None
     loops: int = 1
     cause: str = "NORMAL_CLEARING"
+    lead_frames: int = 0
+    """Media frames read before the command runs (``uuid_broadcast`` asks for 5: switch_ivr_broadcast)."""
 
 
 def now_us() -> int:

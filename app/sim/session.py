@@ -171,6 +171,9 @@ class Session:
         if message.command != "execute" or not message.app:
             logger.info("%s ignoring call-command %r", channel.uuid, message.command)
             return
+        media = channel.media
+        if message.lead_frames > 0 and media is not None and not media.stopped:
+            media.wait_frames(media.frames_elapsed + message.lead_frames, timeout=message.lead_frames * 0.1)
         loops = message.loops
         iteration = 0
         while iteration < loops or (loops < 0 and iteration < MAX_ENDLESS_LOOPS):

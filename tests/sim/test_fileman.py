@@ -380,3 +380,37 @@ def test_fileman_stop_over_esl_ends_done_with_what_was_read(switch: FakeSwitch, 
         assert call.wait_ended(5)
     finally:
         controller.stop()
+
+
+def test_a_broadcast_reads_five_frames_before_it_plays_and_sendmsg_does_not(
+    switch: FakeSwitch, tmp_path: Path
+) -> None:
+    """switch_ivr_broadcast queues its playback with ``lead-frames: 5``; sendmsg's execute has none."""
+    controller = Controller()
+    try:
+        prompt = wav_of(tmp_path / "prompt.wav", ramp(800))
+        call = switch.place_call(socket=f"{controller.address} async full")
+        client = controller.client()
+        uuid = connect_and_answer(client)
+        media = call.channel.media
+        assert media is not None
+        leads = []
+        for how in ("broadcast", "sendmsg"):
+            before = media.frames_elapsed
+            if how == "broadcast":
+                client.api(f"uuid_broadcast {uuid} {prompt} aleg")
+            else:
+                client.command(
+                    f"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: {prompt}"
+                )
+            client.wait_event("PLAYBACK_START", Playback_File_Path=str(prompt))
+            playback = call.channel.playback
+            assert playback is not None and media.wait_frames(media.frames_elapsed + 2, timeout=5)
+            assert playback.start_sample is not None
+            leads.append(playback.start_sample // FRAME - before)
+            client.wait_event("PLAYBACK_STOP", Playback_File_Path=str(prompt))
+        assert leads[0] >= 5 and leads[1] <= 2, leads
+        call.hangup()
+        assert call.wait_ended(5)
+    finally:
+        controller.stop()
