@@ -159,7 +159,7 @@ class Settings(BaseSettings):
     # Threads for STT jobs (each job is single-threaded inside the engine).
     stt_threads: int = Field(default=2, ge=1)
     # Whisper starts transcribing after this much trailing silence, before the end is decided.
-    stt_speculate_ms: int = Field(default=200, ge=0)
+    stt_speculate_ms: int = Field(default=100, ge=0)
     # Vosk grammar mode: comma-separated phrases the recognizer may output (empty: free text).
     stt_phrases: str = ""
 

@@ -152,9 +152,10 @@ class Dialogue:
             turn.errors.append("tts")
             out: list[a.Action] = [a.RecordEvent("tts_failed", now, {"error": ready.error or ""})]
             return out + self._maybe_close(turn, now)
-        turn.mark("first_audio", _us(now))
         out = []
         ready_pieces = self.speech.rendered(ready.tag, ready.path, ready.duration_ms, ready.levels)
+        if ready_pieces:  # the turn's first piece in speaking order is rendered (a later one may be earlier)
+            turn.mark("first_audio", _us(now))
         self.session.log.debug(
             "call %s: %s rendered; broadcasting %s", self.uuid, ready.tag, [p.tag for p in ready_pieces]
         )

@@ -36,7 +36,7 @@ class SegmenterProfile:
     silence_ms: int = 500
     min_speech_ms: int = 250
     preroll_ms: int = 300
-    tail_ms: int = 150
+    tail_ms: int = 100  # at most speculate_ms, so the early transcript hears the same audio as the final
     max_utterance_ms: int = 20_000
     # Below ``threshold - hysteresis`` a window counts as silence (Silero's usual negative threshold).
     hysteresis: float = 0.15
@@ -48,7 +48,7 @@ class SegmenterProfile:
     max_threshold: float = 0.92
     # A window must be this many dB above the background's energy to start speech.
     energy_gate_db: float = 3.0
-    speculate_ms: int = 200
+    speculate_ms: int = 100
 
 
 def profile_for(call_type: CallType, sip: SegmenterProfile, webrtc: SegmenterProfile) -> SegmenterProfile:
