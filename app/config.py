@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Render the scripted flow's reply to the worker's early transcript while the end of the caller's turn
     # is still being decided, so the reply's audio is ready when it is.
     rehearse_replies: bool = True
+    # How sentences are queued on the channel: "broadcast" (api uuid_broadcast) or "execute" (sendmsg
+    # execute playback: no five lead frames, about 100 ms sooner).
+    playback_command: Literal["broadcast", "execute"] = "broadcast"
     # Where Transfer actions send calls: an extension in this dialplan context, or a SIP URI via this profile.
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"

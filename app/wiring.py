@@ -34,6 +34,7 @@ def policy_from(settings: Settings, media_url: str | None = None) -> SessionPoli
         barge_in_min_words=settings.barge_in_min_words,
         barge_in_pause=settings.barge_in_pause,
         rehearse_replies=settings.rehearse_replies,
+        playback_command=settings.playback_command,
         transfer_context=settings.transfer_context,
         transfer_sip_profile=settings.transfer_sip_profile,
     )

@@ -25,8 +25,9 @@ STOP_WITHIN_MS = 300
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return stack_settings(tmp_path, FLOW, no_input_timeout="2", max_no_input="1")
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    playback = getattr(request, "param", "broadcast")
+    return stack_settings(tmp_path, FLOW, no_input_timeout="2", max_no_input="1", playback_command=playback)
 
 
 def caller_wav(tmp_path: Path, text: str | None) -> tuple[Path, int | None]:
@@ -75,7 +76,12 @@ def event_names(stack: Stack, uuid: str) -> list[str]:
     return [e.name for e in stack.call_log.events(uuid)]
 
 
-@pytest.mark.parametrize("echo", [None, ECHO], ids=["clean_line", "echo_-10dB"])
+@pytest.mark.parametrize(
+    ("echo", "settings"),
+    [(None, "broadcast"), (ECHO, "broadcast"), (ECHO, "execute")],
+    ids=["clean_line", "echo_-10dB", "echo_-10dB_sendmsg_playback"],
+    indirect=["settings"],
+)
 def test_talking_over_the_agent_stops_it_within_300_ms_of_the_onset(
     stack: Stack, switch: FakeSwitch, tmp_path: Path, echo: LineEcho | None
 ) -> None:

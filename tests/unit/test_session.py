@@ -27,14 +27,18 @@ def capture(fs_fixtures: Path) -> tuple[Event, list[Event]]:
 
 
 def first(events: list[Event], name: str, status: str | None = None) -> Event:
-    return next(e for e in events if e.name == name and (status is None or e.get("Playback-Status") == status))
+    return next(
+        e for e in events if e.name == name and (status is None or e.get("Playback-Status") == status)
+    )
 
 
 def of(kind: type, actions: list[a.Action]) -> list:  # type: ignore[type-arg]
     return [x for x in actions if isinstance(x, kind)]
 
 
-def answered_session(capture: tuple[Event, list[Event]], policy: SessionPolicy = POLICY) -> tuple[CallSession, int]:
+def answered_session(
+    capture: tuple[Event, list[Event]], policy: SessionPolicy = POLICY
+) -> tuple[CallSession, int]:
     channel, _ = capture
     session = CallSession(replace(call_info_from_channel(channel), answered=True), policy)
     run = of(a.RunAgent, session.start(NOW))[0]
@@ -63,7 +67,11 @@ def test_campaign_variables_and_flow_come_from_the_channel(capture: tuple[Event,
         "variable_cb_var_appointment_time": "Tuesday%2010%3A00",
     }
     info = call_info_from_channel(Event(headers=headers))
-    assert (info.direction, info.callee, info.flow) == (Direction.OUTBOUND, "+15551234567", "appointment_reminder")
+    assert (info.direction, info.callee, info.flow) == (
+        Direction.OUTBOUND,
+        "+15551234567",
+        "appointment_reminder",
+    )
     assert dict(info.variables) == {"name": "Ann Lee", "appointment_time": "Tuesday 10:00"}
 
 
@@ -87,8 +95,8 @@ def test_inbound_call_answers_streams_and_the_agent_greets(capture: tuple[Event,
     assert session.listening
     ready = session.handle(a.SpeechReady(renders[0].tag, PROMPT, duration_ms=2000), NOW)
     apis = [x.command for x in of(a.Api, ready)]
-    assert apis[0] == f"uuid_broadcast {session.info.uuid} {PROMPT} aleg"
-    assert "send_text" in apis[1] and '"on":true' in apis[1] and "Hello there." in apis[1]
+    assert apis[1] == f"uuid_broadcast {session.info.uuid} {PROMPT} aleg"
+    assert "send_text" in apis[0] and '"on":true' in apis[0] and "Hello there." in apis[0]
 
     session.handle(first(events, "PLAYBACK_START"), NOW)
     stopped = session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
@@ -101,7 +109,10 @@ def test_sentences_play_in_order_even_when_rendered_out_of_order(capture: tuple[
     first_piece, second = say(session, turn, "One. Two.")
     assert session.handle(a.SpeechReady(second.tag, Path("/tmp/two.wav"), 500), NOW) == []
     out = session.handle(a.SpeechReady(first_piece.tag, Path("/tmp/one.wav"), 500), NOW)
-    assert [x.command.split()[2] for x in of(a.Api, out) if "broadcast" in x.command] == ["/tmp/one.wav", "/tmp/two.wav"]
+    assert [x.command.split()[2] for x in of(a.Api, out) if "broadcast" in x.command] == [
+        "/tmp/one.wav",
+        "/tmp/two.wav",
+    ]
 
 
 def play_through(session: CallSession, events: list[Event], render: a.Render) -> list[a.Action]:
@@ -110,14 +121,21 @@ def play_through(session: CallSession, events: list[Event], render: a.Render) ->
     return session.handle(first(events, "PLAYBACK_STOP", "done"), NOW)
 
 
-def test_a_finished_turn_is_recorded_with_its_latency_then_no_input_is_timed(capture: tuple[Event, list[Event]]) -> None:
+def test_a_finished_turn_is_recorded_with_its_latency_then_no_input_is_timed(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     session, turn = answered_session(capture)
     [render] = say(session, turn, "Hello there.")
     session.handle(a.AgentDone(turn), NOW)
     out = play_through(session, events, render)
     recorded = of(a.RecordTurn, out)[0]
-    assert (recorded.speaker, recorded.text, recorded.interrupted, recorded.heard_ms) == ("agent", "Hello there.", False, 2000)
+    assert (recorded.speaker, recorded.text, recorded.interrupted, recorded.heard_ms) == (
+        "agent",
+        "Hello there.",
+        False,
+        2000,
+    )
     assert recorded.timings["trigger"] == "call_started" and "playback_started_ms" in recorded.timings
     assert of(a.StartTimer, out)[0].name == "no_input"
 
@@ -137,7 +155,10 @@ def test_transfer_after_speech_to_an_extension_or_a_sip_uri(capture: tuple[Event
     _, events = capture
     for destination, expected in (
         ("1000", "uuid_transfer {uuid} 1000 XML default"),
-        ("sip:agent@pbx.example.com", "uuid_transfer {uuid} 'bridge:sofia/external/agent@pbx.example.com' inline"),
+        (
+            "sip:agent@pbx.example.com",
+            "uuid_transfer {uuid} 'bridge:sofia/external/agent@pbx.example.com' inline",
+        ),
     ):
         session, turn = answered_session(capture)
         [render] = say(session, turn, "Connecting you.")
@@ -158,7 +179,9 @@ def worker(events: list[Event], body: str) -> Event:
     return Event(headers=headers, body=body)
 
 
-def test_barge_in_breaks_flushes_cancels_and_keeps_only_what_was_heard(capture: tuple[Event, list[Event]]) -> None:
+def test_barge_in_breaks_flushes_cancels_and_keeps_only_what_was_heard(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     session, turn = answered_session(capture)
     renders = say(session, turn, "One two three four. Five six.")
@@ -174,21 +197,30 @@ def test_barge_in_breaks_flushes_cancels_and_keeps_only_what_was_heard(capture: 
 
     broken = first(events, "PLAYBACK_STOP", "break")
     stamp = int(start.get("Event-Date-Timestamp") or 0) + 1_000_000  # one of two seconds heard
-    stop = Event(headers={**broken.headers, "Playback-File-Path": f"/tmp/{renders[0].tag}.wav",
-                          "Event-Date-Timestamp": str(stamp)})
+    stop = Event(
+        headers={
+            **broken.headers,
+            "Playback-File-Path": f"/tmp/{renders[0].tag}.wav",
+            "Event-Date-Timestamp": str(stamp),
+        }
+    )
     out = session.handle(stop, NOW)
     recorded = of(a.RecordTurn, out)[0]
     assert recorded.interrupted and recorded.heard_ms == 1000
     assert recorded.timings["heard_text"] == "One two"
     assert session.dialogue.history[-1] == d.Turn("agent", "One two three four. Five six.", True, "One two")
 
-    utterance = session.handle(worker(events, '{"type":"utterance","text":"wait a moment please","confidence":0.9}'), NOW)
+    utterance = session.handle(
+        worker(events, '{"type":"utterance","text":"wait a moment please","confidence":0.9}'), NOW
+    )
     run = of(a.RunAgent, utterance)[0]
     assert run.event == d.Utterance("wait a moment please", 0.9)
     assert run.context.history[-1].heard_text == "One two"
 
 
-def test_backchannels_do_not_cut_the_agent_off_when_words_are_required(capture: tuple[Event, list[Event]]) -> None:
+def test_backchannels_do_not_cut_the_agent_off_when_words_are_required(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     session, turn = answered_session(capture, replace(POLICY, barge_in_min_words=3))
     [render] = say(session, turn, "Your appointment is on Tuesday at ten.")
@@ -208,7 +240,10 @@ def test_the_agents_own_echo_is_never_answered(capture: tuple[Event, list[Event]
     session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
     session.handle(first(events, "PLAYBACK_START"), NOW)
     session.handle(worker(events, '{"type":"speech_started","start_ms":1}'), NOW)
-    out = session.handle(worker(events, '{"type":"utterance","text":"which day and time would suit you","confidence":0.7}'), NOW)
+    out = session.handle(
+        worker(events, '{"type":"utterance","text":"which day and time would suit you","confidence":0.7}'),
+        NOW,
+    )
     assert of(a.RecordEvent, out)[-1].name == "echo_ignored"
     assert not of(a.RunAgent, out) and not of(a.Api, out)
 
@@ -218,7 +253,10 @@ def test_dtmf_is_collected_for_the_agent(capture: tuple[Event, list[Event]]) -> 
     session.handle(a.AgentOutput(turn, d.CollectDtmf(max_digits=3, timeout=4, terminator="#")), NOW)
     session.handle(a.AgentDone(turn), NOW)
     digit = Event(headers={"Event-Name": "DTMF", "Unique-ID": session.info.uuid, "DTMF-Duration": "2240"})
-    assert of(a.StartTimer, session.handle(Event(headers={**digit.headers, "DTMF-Digit": "4"}), NOW))[0].name == "dtmf"
+    assert (
+        of(a.StartTimer, session.handle(Event(headers={**digit.headers, "DTMF-Digit": "4"}), NOW))[0].name
+        == "dtmf"
+    )
     out = session.handle(Event(headers={**digit.headers, "DTMF-Digit": "#"}), NOW)
     assert of(a.RunAgent, out)[0].event == d.Dtmf("4")
 
@@ -283,18 +321,35 @@ def test_failed_broadcast_and_tts_do_not_leave_the_call_hanging(capture: tuple[E
     assert of(a.StartTimer, out)[0].name == "no_input"
 
 
-def test_events_of_other_calls_and_garbage_from_the_worker_are_ignored(capture: tuple[Event, list[Event]]) -> None:
+def test_events_of_other_calls_and_garbage_from_the_worker_are_ignored(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     session, _ = answered_session(capture)
-    other = Event(headers={**first(events, "CHANNEL_HANGUP").headers, "Unique-ID": "00000000-0000-0000-0000-000000000000"})
+    other = Event(
+        headers={
+            **first(events, "CHANNEL_HANGUP").headers,
+            "Unique-ID": "00000000-0000-0000-0000-000000000000",
+        }
+    )
     assert session.handle(other, NOW) == []
     assert of(a.RecordEvent, session.handle(worker(events, "{oops"), NOW))[0].name == "worker_message_invalid"
     assert session.phase is Phase.ACTIVE
 
 
 def test_webrtc_calls_render_and_stream_wideband() -> None:
-    info = CallInfo("9ab210bd-0cd1-4de6-9a00-9ff1ee2f3ed1", Direction.INBOUND, CallType.WEBRTC, "a", "b",  # type: ignore[arg-type]
-                    None, None, True, 48000, "verto.rtc/x")
+    info = CallInfo(
+        "9ab210bd-0cd1-4de6-9a00-9ff1ee2f3ed1",
+        Direction.INBOUND,
+        CallType.WEBRTC,
+        "a",
+        "b",  # type: ignore[arg-type]
+        None,
+        None,
+        True,
+        48000,
+        "verto.rtc/x",
+    )
     session = CallSession(info, POLICY)
     out = session.start(NOW)
     assert " mono 16k " in of(a.Api, out)[0].command
@@ -302,7 +357,11 @@ def test_webrtc_calls_render_and_stream_wideband() -> None:
 
 
 def outbound_with_amd(capture: tuple[Event, list[Event]], action: str) -> CallSession:
-    headers = {**capture[0].headers, "variable_callbridge_direction": "outbound", "variable_callbridge_amd": action}
+    headers = {
+        **capture[0].headers,
+        "variable_callbridge_direction": "outbound",
+        "variable_callbridge_amd": action,
+    }
     info = replace(call_info_from_channel(Event(headers=headers)), answered=True)
     assert info.amd == action
     return CallSession(info, POLICY)
@@ -318,14 +377,25 @@ def test_a_human_is_greeted_after_a_short_hello(capture: tuple[Event, list[Event
     out = session.start(NOW)
     assert not of(a.RunAgent, out) and of(a.StartTimer, out)[-1].name == "amd"
     session.handle(worker(events, '{"type":"speech_started","start_ms":300}'), at(0.3))
-    session.handle(worker(events, '{"type":"speech_stopped","start_ms":300,"end_ms":900,"decided_ms":1400,"reason":"silence"}'), at(0.9))
+    session.handle(
+        worker(
+            events,
+            '{"type":"speech_stopped","start_ms":300,"end_ms":900,"decided_ms":1400,"reason":"silence"}',
+        ),
+        at(0.9),
+    )
     out = session.handle(a.TimerFired("amd"), at(1.8))
     assert of(a.RecordEvent, out)[0].detail["verdict"] == "human"
-    assert "uuid_setvar" in of(a.Api, out)[0].command and "callbridge_amd_verdict human" in of(a.Api, out)[0].command
+    assert (
+        "uuid_setvar" in of(a.Api, out)[0].command
+        and "callbridge_amd_verdict human" in of(a.Api, out)[0].command
+    )
     assert isinstance(of(a.RunAgent, out)[0].event, d.CallStarted)
 
 
-def test_a_machine_is_hung_up_on_or_left_a_voicemail_after_its_greeting(capture: tuple[Event, list[Event]]) -> None:
+def test_a_machine_is_hung_up_on_or_left_a_voicemail_after_its_greeting(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     greeting = '{"type":"utterance","text":"Hi, you have reached Ann, please leave a message after the tone","confidence":0.9}'
     hangup = outbound_with_amd(capture, "hangup")
@@ -340,13 +410,21 @@ def test_a_machine_is_hung_up_on_or_left_a_voicemail_after_its_greeting(capture:
     voicemail.handle(worker(events, '{"type":"speech_started","start_ms":200}'), at(0.2))
     out = voicemail.handle(worker(events, greeting), at(2.0))
     assert of(a.RecordEvent, out)[0].detail["verdict"] == "machine" and not of(a.RunAgent, out)
-    voicemail.handle(worker(events, '{"type":"speech_stopped","start_ms":200,"end_ms":4000,"decided_ms":4500,"reason":"silence"}'), at(4.0))
+    voicemail.handle(
+        worker(
+            events,
+            '{"type":"speech_stopped","start_ms":200,"end_ms":4000,"decided_ms":4500,"reason":"silence"}',
+        ),
+        at(4.0),
+    )
     assert not of(a.RunAgent, voicemail.handle(a.TimerFired("amd"), at(4.5)))  # the beep may still come
     out = voicemail.handle(a.TimerFired("amd"), at(5.5))
     assert isinstance(of(a.RunAgent, out)[0].event, d.MachineAnswered)
 
 
-def test_a_pending_hangup_survives_an_utterance_during_the_goodbye(capture: tuple[Event, list[Event]]) -> None:
+def test_a_pending_hangup_survives_an_utterance_during_the_goodbye(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     session, turn = answered_session(capture, replace(POLICY, barge_in_min_words=5))
     [render] = say(session, turn, "Goodbye!")
@@ -370,7 +448,13 @@ def test_no_input_is_not_timed_while_the_caller_is_still_speaking(capture: tuple
     session.handle(worker(events, '{"type":"speech_started","start_ms":100}'), NOW)  # barges in
     out = session.handle(first(events, "PLAYBACK_STOP", "break"), NOW)
     assert not [x for x in of(a.StartTimer, out) if x.name == "no_input"]
-    out = session.handle(worker(events, '{"type":"speech_stopped","start_ms":100,"end_ms":900,"decided_ms":1400,"reason":"silence"}'), NOW)
+    out = session.handle(
+        worker(
+            events,
+            '{"type":"speech_stopped","start_ms":100,"end_ms":900,"decided_ms":1400,"reason":"silence"}',
+        ),
+        NOW,
+    )
     assert of(a.StartTimer, out)[0].name == "no_input"  # noise with no words still ends in a no-input
 
 
@@ -397,7 +481,9 @@ def test_a_late_transcript_before_the_goodbye_starts_does_not_cancel_the_hangup(
     session.handle(a.AgentOutput(turn, d.Hangup()), NOW)
     session.handle(a.AgentDone(turn), NOW)
     # The caller's last words are transcribed while the goodbye is still rendering: a new (empty) turn runs.
-    late = session.handle(worker(events, '{"type":"utterance","text":"sorry what was that","confidence":0.9}'), NOW)
+    late = session.handle(
+        worker(events, '{"type":"utterance","text":"sorry what was that","confidence":0.9}'), NOW
+    )
     late_turn = of(a.RunAgent, late)[0].turn
     session.handle(a.AgentDone(late_turn), NOW)
     session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
@@ -430,7 +516,9 @@ def later(start: Event, seconds: float) -> datetime:
 
 def stopped(events: list[Event], start: Event, status: str, seconds: float) -> Event:
     stamp = int(start.get("Event-Date-Timestamp") or 0) + int(seconds * 1_000_000)
-    return Event(headers={**first(events, "PLAYBACK_STOP", status).headers, "Event-Date-Timestamp": str(stamp)})
+    return Event(
+        headers={**first(events, "PLAYBACK_STOP", status).headers, "Event-Date-Timestamp": str(stamp)}
+    )
 
 
 def test_an_onset_pauses_the_agent_and_confirmed_speech_cuts_it(capture: tuple[Event, list[Event]]) -> None:
@@ -453,7 +541,9 @@ def test_an_onset_pauses_the_agent_and_confirmed_speech_cuts_it(capture: tuple[E
     assert recorded.interrupted and recorded.heard_ms == 1000  # 1.5 s on the channel, 0.5 s of it paused
 
 
-def test_a_backchannel_pauses_then_resumes_the_agent_which_finishes(capture: tuple[Event, list[Event]]) -> None:
+def test_a_backchannel_pauses_then_resumes_the_agent_which_finishes(
+    capture: tuple[Event, list[Event]],
+) -> None:
     _, events = capture
     session, _render, start = playing_session(capture)
     uuid = session.info.uuid
@@ -504,3 +594,21 @@ def test_an_early_transcript_asks_for_the_reply_to_be_rehearsed(capture: tuple[E
     assert not of(a.RunAgent, session.handle(worker(events, hypothesis), NOW))  # nothing is said yet
     quiet, _ = answered_session(capture, replace(POLICY, rehearse_replies=False))
     assert not quiet.handle(worker(events, hypothesis), NOW)
+
+
+def test_sentences_can_be_queued_with_sendmsg_instead_of_uuid_broadcast(
+    capture: tuple[Event, list[Event]],
+) -> None:
+    session, turn = answered_session(capture, replace(POLICY, playback_command="execute"))
+    [render] = say(session, turn, "Hello there.")
+    out = session.handle(a.SpeechReady(render.tag, PROMPT, 2000), NOW)
+    [message] = of(a.SendMsg, out)
+    assert message.tag == render.tag and not of(a.Api, out)
+    assert message.headers == {
+        "call-command": "execute",
+        "execute-app-name": "playback",
+        "execute-app-arg": str(PROMPT),
+        "event-lock": "true",
+    }
+    failed = session.handle(a.CommandResult(render.tag, False, "-ERR no reply"), NOW)
+    assert of(a.RecordEvent, failed)[0].detail == {"command": "playback", "reply": "-ERR no reply"}
