@@ -40,7 +40,24 @@ def main() -> None:
     parser.add_argument("--flow", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--stt-threads", default="2")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting, e.g. stt_speculate_ms=100",
+    )
+    parser.add_argument(
+        "--whisper-short-window",
+        type=float,
+        help="WhisperRecognizer's opt-in short_window_s (seconds), for measuring it before it has a setting",
+    )
     args = parser.parse_args()
+    if args.whisper_short_window:
+        from app.stt import whisper  # noqa: PLC0415
+
+        defaults = whisper.WhisperRecognizer.__init__.__kwdefaults__ or {}
+        defaults["short_window_s"] = args.whisper_short_window
     logging.basicConfig(
         filename=args.log, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -52,6 +69,9 @@ def main() -> None:
             "CALLBRIDGE_NO_INPUT_TIMEOUT": "10",
             "CALLBRIDGE_MAX_NO_INPUT": "1",
             "CALLBRIDGE_STT_THREADS": args.stt_threads,
+            **{
+                f"CALLBRIDGE_{name.upper()}": value for name, _, value in (s.partition("=") for s in args.set)
+            },
         }
     ).model_copy(update={"controller_port": 0, "media_port": 0})
     upgrade(settings.database_url)

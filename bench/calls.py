@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import count
 from pathlib import Path
 
@@ -54,15 +54,26 @@ SURNAMES = ("Smith", "Garcia", "Jones", "Kim", "Brown", "Patel", "Lopez", "Wilso
 class Server:
     """The system under test in its own process."""
 
-    def __init__(self, workdir: Path, database_url: str, stt_threads: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        stt_threads: int,
+        root: Path = HERE.parent,
+        extra: Sequence[str] = (),
+    ) -> None:
+        """Start ``root``'s ``bench/call_server.py`` (``root``: a copy of the tree, to compare versions)
+        with ``extra`` arguments (see its ``--help``)."""
+        self.database_url = database_url
         command = [
             sys.executable,
-            str(HERE / "call_server.py"),
+            str(root / "bench" / "call_server.py"),
             f"--database-url={database_url}",
             f"--spool={workdir / 'spool'}",
-            f"--flow={HERE / 'data' / 'bench_flow.yaml'}",
+            f"--flow={root / 'bench' / 'data' / 'bench_flow.yaml'}",
             f"--log={workdir / 'server.log'}",
             f"--stt-threads={stt_threads}",
+            *extra,
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None

@@ -9,11 +9,12 @@ from app.dialog.sentences import SentenceSplitter
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:—])\s+")
 
 
-def split_sentences(text: str, first_clause_words: int = 6) -> list[str]:
+def split_sentences(text: str, first_clause_words: int = 4) -> list[str]:
     """Sentences of ``text``; a long first sentence gives up its first clause as a piece of its own.
 
-    The first piece decides how soon the caller hears anything, so when the first sentence runs past
-    ``2 * first_clause_words`` words and has a natural break (comma, semicolon, colon, dash), it is cut there.
+    The first piece decides how soon the caller hears anything (Piper takes ~50 ms plus ~15 ms a word),
+    so when the first sentence runs past ``2 * first_clause_words`` words, it is cut at its first natural
+    break (comma, semicolon, colon, dash) with at least two words before it.
     """
     splitter = SentenceSplitter()
     pieces = splitter.feed(" ".join(text.split()) + " ")
@@ -21,9 +22,11 @@ def split_sentences(text: str, first_clause_words: int = 6) -> list[str]:
     if rest:
         pieces.append(rest)
     if pieces and len(pieces[0].split()) > 2 * first_clause_words:
-        clauses = _CLAUSE_BREAK.split(pieces[0], maxsplit=1)
-        if len(clauses) == 2 and len(clauses[0].split()) >= 2:
-            pieces = [clauses[0], clauses[1], *pieces[1:]]
+        first = pieces[0]
+        for brk in _CLAUSE_BREAK.finditer(first):
+            if len(first[: brk.start()].split()) >= 2:
+                pieces = [first[: brk.start()], first[brk.end() :], *pieces[1:]]
+                break
     return pieces
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime
@@ -54,8 +55,23 @@ class PiperTTS:
         return int(self._voice.config.sample_rate)
 
     def synthesize(self, text: str) -> Audio:
-        # Piper's phonemizer (espeak-ng) is not thread-safe; the ONNX run is short next to a call.
+        # Only the phonemizer (espeak-ng) is not thread-safe. The ONNX run, nearly all of the time, runs
+        # outside the lock, so a reply's first piece no longer waits for a later piece's whole synthesis.
         with self._lock:
-            chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(text, self._synthesis)]
+            sentences = self._voice.phonemize(text)
+        chunks = [
+            _int16(self._voice.phoneme_ids_to_audio(self._voice.phonemes_to_ids(phonemes), self._synthesis))
+            for phonemes in sentences
+            if phonemes
+        ]
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-        return Audio(samples.astype(np.int16), self.rate)
+        return Audio(samples, self.rate)
+
+
+def _int16(audio: Any) -> np.ndarray:
+    """One sentence of the model's float audio, scaled to full range (as Piper's own ``synthesize``)."""
+    floats = np.asarray(audio, dtype=np.float32).reshape(-1)
+    peak = float(np.max(np.abs(floats))) if len(floats) else 0.0
+    scaled = floats / peak if peak >= 1e-8 else np.zeros_like(floats)
+    samples: np.ndarray = np.clip(scaled * 32767.0, -32767, 32767).astype(np.int16)
+    return samples

@@ -40,7 +40,72 @@ def test_parallel_workers_transcribe_concurrent_calls_correctly() -> None:
     from tests.media.speech import piper_speech  # noqa: PLC0415
 
     model = WhisperRecognizer(workers=2)
-    clips = [piper_speech("Please call me back tomorrow."), piper_speech("My account number is on the letter.")]
+    clips = [
+        piper_speech("Please call me back tomorrow."),
+        piper_speech("My account number is on the letter."),
+    ]
     with ThreadPoolExecutor(2) as pool:
         texts = list(pool.map(lambda clip: model.transcribe(*clip).text.lower(), clips))
     assert "tomorrow" in texts[0] and "letter" in texts[1]
+
+
+def test_the_short_window_is_off_by_default() -> None:
+    samples, rate = piper_speech("Yes, please.")
+    model = whisper()
+    model.transcribe(telephone(samples, rate), 8000)
+    assert model.short_window_s is None and model.short_decodes == 0
+
+
+def test_a_short_utterance_is_decoded_in_the_short_window() -> None:
+    from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415
+
+    model = WhisperRecognizer(workers=1, short_window_s=10.0)
+    samples, rate = piper_speech("Could you send me the details by email?")
+    result = model.transcribe(telephone(samples, rate), 8000)
+    assert model.short_decodes == 1
+    assert word_errors("could you send me the details by email", result.text) <= 1
+    assert 0.3 < result.confidence <= 1.0
+
+
+def test_noise_and_clicks_give_no_words_whatever_the_window() -> None:
+    """A 10 s window alone writes a run of dots for the 1 s hiss; the check sends it to the full window."""
+    rng = np.random.default_rng(7)
+    clips = []
+    for seconds in (0.4, 1.0, 2.0):
+        n = int(seconds * 8000)
+        clicks = np.zeros(n, dtype=np.int16)
+        clicks[rng.integers(0, n, 6)] = 12000
+        hum = (1500 * np.sin(2 * np.pi * 60 * np.arange(n) / 8000)).astype(np.int16)
+        hiss = (rng.standard_normal(n) * 300).astype(np.int16)
+        clips += [clicks, hum, hiss]
+    from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415
+
+    model = WhisperRecognizer(workers=1, short_window_s=10.0)
+    assert [model.transcribe(clip, 8000).text for clip in clips] == [""] * len(clips)
+    assert [whisper().transcribe(clip, 8000).text for clip in clips] == [""] * len(clips)
+
+
+def test_a_long_utterance_uses_the_full_window() -> None:
+    from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415
+
+    model = WhisperRecognizer(workers=1, short_window_s=10.0)
+    samples, rate = piper_speech(
+        "I am calling about the invoice you sent me last month, because the amount looks wrong to me, "
+        "and I would like somebody from your billing department to call me back tomorrow morning."
+    )
+    assert len(samples) / rate > 8.5
+    result = model.transcribe(telephone(samples, rate), 8000)
+    assert model.short_decodes == 0
+    assert "billing" in words(result.text)
+
+
+def test_loops_and_repeated_phrases_are_recognised() -> None:
+    from app.stt.whisper import compression_ratio, repeats_itself  # noqa: PLC0415
+
+    assert compression_ratio("Hello? " * 20) > 2.4
+    assert compression_ratio("I'd like to book an appointment for next Tuesday, please.") < 1.5
+    assert compression_ratio("") == 0.0
+    assert repeats_itself("Thank you very much. Thank you very much.")
+    assert repeats_itself("I want to, I want to cancel")
+    assert not repeats_itself("No, no, that is not right.")  # one word twice is ordinary speech
+    assert not repeats_itself("Can you repeat that, please?")
