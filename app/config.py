@@ -159,8 +159,11 @@ class Settings(BaseSettings):
     stt_model_path: Path | None = None
     stt_language: str = "en"
     stt_beam_size: int = Field(default=1, ge=1)
-    # Threads for STT jobs (each job is single-threaded inside the engine).
+    # STT jobs run at once (Whisper: one model replica each; a decode itself uses up to two cores).
     stt_threads: int = Field(default=2, ge=1)
+    # Whisper: decode utterances up to (this - 2) s in a window this long first, ~4x cheaper; the result is
+    # kept only when it is plainly speech and not a loop, else the full 30 s window decodes it. Unset: off.
+    stt_short_window_s: float | None = Field(default=None, ge=4.0, le=30.0)
     # Whisper starts transcribing after this much trailing silence, before the end is decided.
     stt_speculate_ms: int = Field(default=100, ge=0)
     # Vosk grammar mode: comma-separated phrases the recognizer may output (empty: free text).

@@ -66,6 +66,7 @@ def recognizer_from(settings: Settings) -> SpeechRecognizer:
         workers=settings.stt_threads,
         beam_size=settings.stt_beam_size,
         language=settings.stt_language,
+        short_window_s=settings.stt_short_window_s,
     )
 
 

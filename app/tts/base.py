@@ -8,6 +8,9 @@ import os
 import threading
 import time
 import wave
+from _thread import LockType
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -65,7 +68,6 @@ def read_wav_duration_ms(path: Path) -> int:
         return int(wav.getnframes() * 1000 / wav.getframerate())
 
 
-_LOCK_STRIPES = 16
 
 
 class SpeechSpool:
@@ -76,8 +78,9 @@ class SpeechSpool:
         self.directory = directory.resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
         # A text asked for twice at once (a rehearsed reply and the real one) is rendered once: the second
-        # caller waits for the first render and gets it from the cache.
-        self._stripes = [os_lock() for _ in range(_LOCK_STRIPES)]
+        # caller waits for the first render and gets it from the cache. One lock per text in flight.
+        self._guard = os_lock()
+        self._rendering: dict[Path, tuple[LockType, list[int]]] = {}
 
     def path_for(self, text: str, rate: int) -> Path:
         key = hashlib.sha256(f"{self.tts.voice_id}\0{rate}\0{text}".encode()).hexdigest()[:24]
@@ -101,10 +104,24 @@ class SpeechSpool:
             log.info("speech spool %s: removed %d old render(s)", self.directory, removed)
         return removed
 
+    @contextmanager
+    def _in_flight(self, path: Path) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._rendering.setdefault(path, (os_lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if not users[0]:
+                    del self._rendering[path]
+
     def render(self, text: str, rate: int) -> tuple[Path, int]:
         """Return the WAV's path and duration in ms, rendering it unless it is cached."""
         path = self.path_for(text, rate)
-        with self._stripes[hash(path.name) % _LOCK_STRIPES]:
+        with self._in_flight(path):
             if not path.exists():
                 started = time.perf_counter()
                 audio = self.tts.synthesize(text).resampled(rate)
