@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from app.control import actions as a
 from app.control.phase import Phase
+from app.control.playback import PAUSE_GUARD_SECONDS, AgentPause, play, playback_notice, worker_notice
 from app.control.sentences import split_sentences
 from app.control.speech import Piece, SpeechQueue
 from app.control.turns import AgentTurn, looks_like_echo, words
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ECHO_MEMORY = 3  # agent turns whose words count as possible echo
-# A paused agent resumes on its own after this long without a decision (a lost worker message).
-PAUSE_GUARD_SECONDS = 2.0
 
 
 def _us(at: datetime) -> int:
@@ -66,11 +65,19 @@ class Dialogue:
     recent_agent_texts: list[str] = field(default_factory=list)
     counter: int = 0
     worker_hears_agent: bool = False  # the worker was told the agent is playing (echo guard on)
-    paused: bool = False  # the agent's playback is paused on the caller's speech onset (uuid_fileman)
+    hold: AgentPause = field(init=False)  # pausing the agent on the caller's speech onset (uuid_fileman)
+
+    def __post_init__(self) -> None:
+        self.hold = AgentPause(self.uuid)
 
     @property
     def uuid(self) -> str:
         return self.session.info.uuid
+
+    @property
+    def paused(self) -> bool:
+        """The agent's playback is paused on the caller's speech onset."""
+        return self.hold.paused
 
     # --- agent turns --------------------------------------------------------------------------------
 
@@ -164,18 +171,8 @@ class Dialogue:
             if self.session.listening:
                 self.worker_hears_agent = True
                 out.append(self._notice("playback_on", playback_notice(ready_piece)))
-            out.append(self._play(ready_piece))
+            out.append(play(self.uuid, ready_piece, self.session.policy.playback_command))
         return out
-
-    def _play(self, piece: Piece) -> a.Action:
-        """Queue a sentence on the channel (FIFO either way; ``uuid_break all`` flushes both)."""
-        path = str(piece.path)
-        if self.session.policy.playback_command == "execute":
-            # sendmsg puts the playback in the same private-event queue without uuid_broadcast's five
-            # lead frames: it starts about 100 ms sooner.
-            _, headers = commands.execute("playback", path, event_lock=True)
-            return a.SendMsg(piece.tag, headers)
-        return a.Api(piece.tag, commands.uuid_broadcast(self.uuid, path))
 
     def on_listening(self, at: datetime) -> list[a.Action]:
         """The worker's stream has just connected: tell it what is already playing or queued.
@@ -264,8 +261,7 @@ class Dialogue:
         return [*out, a.StartTimer("no_input", self.session.policy.no_input_timeout)]
 
     def _notice(self, tag: str, payload: dict[str, object]) -> a.Api:
-        """A message to the worker over the audio stream (``uuid_audio_stream send_text``)."""
-        return a.Api(tag, commands.audio_stream_send_text(self.uuid, payload))
+        return worker_notice(self.uuid, tag, payload)
 
     def _worker_stops_hearing_agent(self) -> list[a.Action]:
         if not self.worker_hears_agent:
@@ -375,46 +371,23 @@ class Dialogue:
     def _pause(self, at: datetime) -> list[a.Action]:
         """The caller may be starting to talk over the agent: hold the agent until the worker knows."""
         piece = self.speech.current()
-        if not self.session.policy.barge_in_pause or self.paused or self.caller.barged or piece is None:
+        if not self.session.policy.barge_in_pause or self.caller.barged or piece is None:
             return []
-        self.paused = True
-        piece.pause(_us(at))
-        return [
-            a.Api("pause", commands.uuid_fileman(self.uuid, "pause")),
-            self._notice("playback_paused", {"type": "playback_paused"}),
-            a.StartTimer("pause_guard", PAUSE_GUARD_SECONDS),
-            a.RecordEvent("playback_paused", at),
-        ]
+        return self.hold.pause(piece, at, _us(at))
 
     def _resume(self, at: datetime, why: str) -> list[a.Action]:
-        """It was not a barge-in (a backchannel, a cough): the agent goes on where it stopped."""
-        if not self.paused:
-            return []
-        return [
-            a.Api("resume", commands.uuid_fileman(self.uuid, "pause")),
-            *self._unpaused(at),
-            a.RecordEvent("playback_resumed", at, {"by": why}),
-        ]
+        return self.hold.resume(self.speech.current(), at, _us(at), why)
 
     def on_pause_result(self, result: a.CommandResult, now: datetime) -> list[a.Action]:
         """``uuid_fileman pause`` failed (nothing was playing at that instant): we are not paused."""
         if result.ok or result.tag != "pause" or not self.paused:
             return []
-        return self._unpaused(now)
-
-    def _unpaused(self, at: datetime) -> list[a.Action]:
-        self.paused = False
-        piece = self.speech.current()
-        if piece is not None:
-            piece.resume(_us(at))
-        return [self._notice("playback_resumed", {"type": "playback_resumed"}), a.CancelTimer("pause_guard")]
+        return self.hold.released(self.speech.current(), _us(now))
 
     def _barge_in(self, at: datetime, why: str) -> list[a.Action]:
         self.caller.barged = True
         out: list[a.Action] = [a.Api("break", commands.uuid_break(self.uuid, all_queued=True))]
-        if self.paused:
-            self.paused = False  # the break ends the paused file; its pause counts as not heard
-            out.append(a.CancelTimer("pause_guard"))
+        out += self.hold.broken()
         out += self._worker_stops_hearing_agent()
         for piece in self.speech.drop_unplayed():
             self._said(self.turns[piece.turn], piece)
@@ -465,15 +438,6 @@ class Dialogue:
         return out + [
             self._render(turn, sentence) for sentence in split_sentences(self.session.policy.goodbye)
         ]
-
-
-def playback_notice(piece: Piece) -> dict[str, object]:
-    """Tells the worker what is about to play: its text, and its level envelope as the echo reference."""
-    payload: dict[str, object] = {"type": "playback", "on": True, "id": piece.tag}
-    payload["text"] = commands.plain_text(piece.text)
-    if piece.levels:
-        payload["levels"] = list(piece.levels)
-    return payload
 
 
 def _number(value: object) -> float:
