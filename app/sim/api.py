@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.sim.args import separate_blank
 from app.sim.audio_stream import AudioStreamFork
 from app.sim.channel import Channel, PrivateMessage
-from app.sim.media import Playback
+from app.sim.playback import process_fh
 from app.sim.profile import is_known_cause
 
 if TYPE_CHECKING:
@@ -372,76 +372,6 @@ class Api:
         channel.audio_fork = fork
         fork.start()
         return True
-
-
-def process_fh(playback: Playback, cmd: str) -> bool:
-    """switch_ivr_process_fh on a playing file; True where FreeSWITCH returns SWITCH_STATUS_SUCCESS.
-
-    ``speed``/``volume``/``seek`` match as prefixes and ``pause``/``stop``/``truncate``/``restart``
-    whole, all case-insensitive, in FreeSWITCH's order. ``speed:<n>``/``speed:+<n>``/``speed:-<n>``
-    only sets the handle's speed (no audible effect here); ``volume:...`` likewise sets the level
-    that scales every written frame; ``pause`` toggles; ``stop`` sets SWITCH_FILE_DONE; ``truncate``
-    does nothing to a file opened for reading; ``restart`` seeks to 0; ``seek:<ms>`` is absolute,
-    ``seek:+<ms>``/``seek:-<ms>`` relative to ``offset_pos`` (a step of 0 means 1000 ms), in file
-    samples of ``ms * (native_rate / 1000)``.
-    """
-    if not cmd:
-        return True
-    lowered = cmd.lower()
-    _, colon, value = cmd.partition(":")
-    if lowered.startswith("speed"):
-        if not colon:
-            return False
-        playback.speed = _stepped(playback.speed, value, 1)
-        return True
-    if lowered.startswith("volume"):
-        if not colon:
-            playback.volume = max(-4, min(4, playback.volume))
-            return False
-        playback.volume = _stepped(playback.volume, value, 1)
-        return True
-    if lowered == "pause":
-        playback.toggle_pause()
-        return True
-    if lowered == "stop":
-        playback.request_done()
-        return False
-    if lowered == "restart":
-        playback.restart()
-        return True
-    if lowered.startswith("seek"):
-        if colon:
-            per_ms = playback.native_rate // 1000
-            if value[:1] in ("+", "-"):
-                step = _c_atoi(value) or 1000
-                target = _int32(playback.offset_pos + _uint32(step * per_ms))
-                playback.seek(max(0, target))
-            else:
-                playback.seek(_uint32(max(0, _c_atoi(value)) * per_ms))
-        return True
-    return cmd in ("true", "undefined")
-
-
-def _stepped(current: int, value: str, default_step: int) -> int:
-    """``+n``/``-n`` add to ``current`` (0 counts as ``default_step``); a plain number replaces it."""
-    if value[:1] in ("+", "-"):
-        return current + (_c_atoi(value) or default_step)
-    return _c_atoi(value)
-
-
-def _c_atoi(text: str) -> int:
-    """C ``atoi``: leading whitespace, an optional sign, then digits; 0 when there are none."""
-    match = re.match(r"\s*([+-]?\d+)", text)
-    return int(match.group(1)) if match else 0
-
-
-def _uint32(value: int) -> int:
-    return value & 0xFFFFFFFF
-
-
-def _int32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value
 
 
 def _atoi(text: str) -> int:

@@ -19,7 +19,8 @@ import gevent.queue
 
 from app.sim.cdr import cdr_variables
 from app.sim.events import EventBus, Origin
-from app.sim.media import ChannelMedia, LineEcho, Playback
+from app.sim.media import ChannelMedia, LineEcho
+from app.sim.playback import Playback
 from app.sim.profile import Q850_CODES, STATE_NUMBERS, CallerProfile, Codec, codec_for_rate
 from app.sim.wire import Event, HeaderValue
 

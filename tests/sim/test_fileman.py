@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.sim.api import process_fh
-from app.sim.media import FILE_READ_SAMPLES, ChannelMedia, Playback
+from app.sim.media import ChannelMedia
+from app.sim.playback import FILE_READ_SAMPLES, Playback, process_fh
 from app.sim.switch import FakeSwitch
 from app.sim.wav import Int16Array, read_wav, write_wav
 from tests.sim.esl_client import Controller, EslClient
