@@ -14,13 +14,13 @@ from app.store import upgrade
 from app.wiring import Stack
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures" / "freeswitch-1.10.12"
+FIXTURES = REPO / "tests" / "fixtures" / "freeswitch-1.10.12"
 
 
 @pytest.fixture(scope="session")
 def fs_fixtures() -> Path:
-    """The byte-exact FreeSWITCH 1.10.12 transcripts (``../shared/fixtures``)."""
-    assert FIXTURES.is_dir(), f"missing the shared FreeSWITCH fixtures at {FIXTURES}"
+    """The byte-exact FreeSWITCH 1.10.12 transcripts (``tests/fixtures/freeswitch-1.10.12``)."""
+    assert FIXTURES.is_dir(), f"missing the FreeSWITCH fixtures at {FIXTURES}"
     return FIXTURES
 
 

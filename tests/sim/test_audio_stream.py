@@ -17,7 +17,7 @@ from app.sim.media import ChannelMedia
 from app.sim.wav import load_mono, write_wav
 from app.sim.ws_recorder import OP_BINARY, OP_CLOSE, OP_TEXT, RecordedConnection, RecordingWsServer
 
-FIXTURES = Path("/work/shared/fixtures/freeswitch-1.10.12")
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "freeswitch-1.10.12"
 UUID = "aeb131fe-a9c9-4664-80ff-b222838645d0"
 WAIT = 10.0
 

@@ -1,4 +1,4 @@
-"""Test helper: read the shared FreeSWITCH fixture transcripts and normalise ESL messages.
+"""Test helper: read the FreeSWITCH 1.10.12 fixture transcripts (tests/fixtures/) and normalise ESL messages.
 
 Transcript format: ``>>> sent N bytes @T`` / ``<<< received N bytes @T`` marker lines, each
 followed by exactly N raw bytes and one ``\\n``; ``--- `` lines are notes; ``#`` lines a preamble.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
-FIXTURES = Path("/work/shared/fixtures/freeswitch-1.10.12")
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "freeswitch-1.10.12"
 MARKER = re.compile(rb"(>>> sent|<<< received) (\d+) bytes @([\d.]+)s\n")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
