@@ -7,6 +7,8 @@ middle of a call.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +21,14 @@ ENV_PREFIX = "CALLBRIDGE_"
 ENV_FILE_VARIABLE = f"{ENV_PREFIX}ENV_FILE"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+# FreeSWITCH's vanilla event socket password: everyone knows it, so Callbridge never uses it.
+VANILLA_ESL_PASSWORD = "ClueCon"
+# CALLBRIDGE_* names that are not settings but are not typos either.
+NOT_SETTINGS_PREFIXES = (ENV_FILE_VARIABLE, f"{ENV_PREFIX}TEST_")
+# Settings whose values never appear in error messages.
+SECRET_FIELDS = frozenset({"esl_password", "llm_api_key"})
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
@@ -103,6 +113,21 @@ class Settings(BaseSettings):
     campaign_number_column: str = "phone"
     # A dialer whose heartbeat is older than this is presumed dead; its in-flight attempts are reconciled.
     dialer_stale_after: float = Field(default=30.0, gt=0)
+
+    @field_validator("esl_password")
+    @classmethod
+    def _esl_password_is_not_vanilla(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if not secret:
+            raise ValueError("must not be empty (mod_event_socket turns an empty password into ClueCon)")
+        if secret.lower() == VANILLA_ESL_PASSWORD.lower():
+            raise ValueError(
+                "must not be FreeSWITCH's well-known default ClueCon: set a long random password"
+                " in both FreeSWITCH's environment and Callbridge's (docs/admin.md)"
+            )
+        return value
 
     @field_validator("gateways")
     @classmethod
@@ -315,12 +340,25 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     values.update({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
     fields = {f"{ENV_PREFIX}{name.upper()}": name for name in Settings.model_fields}
     init = {fields[key]: value for key, value in values.items() if key in fields}
+    for name in unknown_variables(values, fields):
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX).lower(), Settings.model_fields, n=1)
+        hint = f"; did you mean {ENV_PREFIX}{close[0].upper()}?" if close else " (see docs/configuration.md)"
+        log.warning("%s is not a Callbridge setting and is ignored%s", name, hint)
     init.update(overrides)
     try:
         # Pass values explicitly so pydantic-settings does not read the environment a second time.
         return Settings.model_validate(init)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, init)) from None
+
+
+def unknown_variables(values: Mapping[str, str], known: Mapping[str, str]) -> list[str]:
+    """The ``CALLBRIDGE_*`` names in ``values`` that no setting reads (typos such as ``CALLBRIDGE_ESL_PROT``)."""
+    return sorted(
+        name
+        for name in values
+        if name.startswith(ENV_PREFIX) and name not in known and not name.startswith(NOT_SETTINGS_PREFIXES)
+    )
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -341,6 +379,6 @@ def _describe(exc: ValidationError, given: Mapping[str, Any]) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = f"{ENV_PREFIX}{field.upper()}"
-        shown = given.get(field, "<unset>")
+        shown = "<hidden>" if field in SECRET_FIELDS and field in given else given.get(field, "<unset>")
         problems.append(f"{variable}={shown!r}: {error['msg']}")
     return "invalid settings: " + "; ".join(problems)
