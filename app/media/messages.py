@@ -41,8 +41,17 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "reason": ((str,), True),
         "speculative": ((bool,), False),
     },
+    "stt_rejected": {
+        "reason": ((str,), True),
+        "chars": ((int,), True),
+        "start_ms": (_NUMBER, True),
+        "end_ms": (_NUMBER, True),
+        "engine": ((str,), True),
+    },
 }
 REASONS = ("silence", "max_length", "stream_end")
+# Why the engine withheld a decode (app/stt/checks.runaway_reason).
+REJECTIONS = ("loop", "repeated", "too_many_words")
 
 
 def validate(message: Mapping[str, object]) -> None:
@@ -64,7 +73,10 @@ def validate(message: Mapping[str, object]) -> None:
     for name, (_types, required) in fields.items():
         if required and name not in message:
             raise MessageError(f"{kind}: missing {name!r}")
-    if "reason" in fields and message.get("reason") not in REASONS:
+    if kind == "stt_rejected":
+        if message.get("reason") not in REJECTIONS:
+            raise MessageError(f"stt_rejected.reason: {message.get('reason')!r} is not one of {REJECTIONS}")
+    elif "reason" in fields and message.get("reason") not in REASONS:
         raise MessageError(f"{kind}.reason: {message.get('reason')!r} is not one of {REASONS}")
     if kind == "utterance" and not 0.0 <= float(message["confidence"]) <= 1.0:  # type: ignore[arg-type]
         raise MessageError("utterance.confidence must be within [0, 1]")
@@ -127,4 +139,16 @@ def utterance(
         "engine": engine,
         "reason": reason,
         "speculative": speculative,
+    }
+
+
+def stt_rejected(*, reason: str, chars: int, start_ms: float, end_ms: float, engine: str) -> Message:
+    """The engine dropped an utterance's text as a runaway decode (a loop): no words reach the brain."""
+    return {
+        "type": "stt_rejected",
+        "reason": reason,
+        "chars": chars,
+        "start_ms": _ms(start_ms),
+        "end_ms": _ms(end_ms),
+        "engine": engine,
     }

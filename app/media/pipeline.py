@@ -256,6 +256,16 @@ class SpeechListener:
         metrics.stt_finished(self.recognizer.name, stt_ms / 1000, (event.end_ms - event.start_ms) / 1000)
         if not transcript.text:
             log.info("call %s: no words in %.0f ms of speech", self.call_id, event.end_ms - event.start_ms)
+            if transcript.rejected is not None:
+                self.send(
+                    messages.stt_rejected(
+                        reason=transcript.rejected,
+                        chars=transcript.rejected_chars,
+                        start_ms=event.start_ms,
+                        end_ms=event.end_ms,
+                        engine=self.recognizer.name,
+                    )
+                )
             return
         self.utterances += 1
         log.info("call %s: utterance %r (%.0f ms after the end)", self.call_id, transcript.text, stt_ms)

@@ -17,10 +17,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Transcript:
-    """What was said, and how sure the engine is (0..1)."""
+    """What was said, and how sure the engine is (0..1).
+
+    ``rejected`` says why the engine withheld a decode's text (e.g. ``loop``: see app/stt/checks.py), and
+    ``rejected_chars`` how long that text was; ``text`` is then empty.
+    """
 
     text: str
     confidence: float
+    rejected: str | None = None
+    rejected_chars: int = 0
 
 
 class RecognizerStream(Protocol):

