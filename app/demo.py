@@ -126,8 +126,8 @@ def run_demo(
             f" ({report.frames if report else 0} frames at {report.rate if report else 0} Hz)"
         )
         out.print(f"agent audio in the recording: {heard / 1000:.1f} s")
-        out.print(f"stereo recording (left: caller, right: agent): {recording}")
-        out.print(f"call log: {settings.database_url}  (try: callbridge calls --events {call.uuid})")
+        out.print(f"stereo recording (left: caller, right: agent): {recording}", soft_wrap=True)
+        out.print(f"call log: {settings.database_url}  (try: callbridge calls --events {call.uuid})", soft_wrap=True)
         return 0 if ended and heard > 0 else 1
     finally:
         stack.stop()

@@ -52,7 +52,7 @@ def test_serve_refuses_to_start_without_the_esl_password(tmp_path: Path) -> None
 def test_the_demo_runs_a_call_end_to_end(tmp_path: Path) -> None:
     """README command 1, in a fresh working directory on embedded defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBRIDGE_")}
-    env["COLUMNS"] = "200"
+    env["COLUMNS"] = "80"  # piped, at 80 columns: uuids and paths must still come out whole
     result = subprocess.run(
         [sys.executable, "-m", "app", "demo"], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=240, check=False,
@@ -60,9 +60,11 @@ def test_the_demo_runs_a_call_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     out = result.stdout
     assert "ended" in out and "NORMAL_CLEARING" in out
-    assert "CHANNEL_ANSWER" in out and "PLAYBACK_STOP" in out
+    assert "CHANNEL_ANSWER" in out and "PLAYBACK_START/STOP" in out
     uuid = re.search(r"callbridge calls --events ([0-9a-f-]{36})", out)
     assert uuid is not None
+    assert sum(uuid.group(1) in line for line in out.splitlines()) >= 3  # call table, recording, hint
+    assert str(tmp_path / "spool") not in out
     assert (tmp_path / "callbridge.db").exists()
     assert (tmp_path / "recordings" / f"{uuid.group(1)}.wav").exists()
     assert re.search(r"worker received ([1-9]\d*\.\d) s of caller audio", out)
