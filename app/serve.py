@@ -10,6 +10,7 @@ import gevent.event
 
 from app.config import Settings
 from app.esl.inbound import Backoff, InboundClient
+from app.llm_check import llm_unreachable
 from app.metrics import MetricsServer
 from app.store import upgrade
 from app.web.server import start_web_client
@@ -22,6 +23,11 @@ def run_serve(settings: Settings) -> int:
     if settings.esl_password is None:
         log.error("CALLBRIDGE_ESL_PASSWORD is not set: it must match event_socket.conf.xml's password")
         return 2
+    if settings.brain == "llm":
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        problem = llm_unreachable(settings.llm_base_url, key, settings.llm_connect_timeout)
+        if problem:
+            log.warning("%s: callers will hear CALLBRIDGE_LLM_FALLBACK_TEXT until it answers", problem)
     upgrade(settings.database_url)
     stack = Stack.build(settings)
     stack.start()
