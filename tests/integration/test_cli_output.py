@@ -98,3 +98,20 @@ def test_demo_with_an_unreachable_llm_fails_plainly(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "unreachable" in result.stderr and f"127.0.0.1:{port}" in result.stderr
+
+
+def test_the_llm_check_accepts_any_http_answer() -> None:
+    from app.llm_check import llm_unreachable  # noqa: PLC0415
+    from tests.dialog.openai_server import fake_openai  # noqa: PLC0415
+
+    with fake_openai() as server:  # answers GET /models with 501: still a server
+        assert llm_unreachable(server.url) is None
+        assert llm_unreachable(server.url + "/chat/completions") is None
+        assert not server.requests  # no completion was asked for
+
+
+def test_serve_refuses_the_vanilla_esl_password(tmp_path: Path) -> None:
+    env = {**recorded_call(tmp_path), "CALLBRIDGE_ESL_PASSWORD": "ClueCon"}
+    result = CliRunner().invoke(cli, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "CALLBRIDGE_ESL_PASSWORD" in result.output and "ClueCon" in result.output
