@@ -113,7 +113,8 @@ class WhisperRecognizer:
         self.retries = 0  # runaway greedy decodes sampled again
         self.rejections = 0  # results dropped as runaways (the worker sends stt_rejected)
 
-    def transcribe(self, samples: np.ndarray, rate: int) -> Transcript:
+    def transcribe(self, samples: np.ndarray, rate: int, hint: str | None = None) -> Transcript:
+        """The utterance's text; ``hint`` (expected words, e.g. "yes, no, Tuesday") biases the decode."""
         if len(samples) < rate // 10:
             return Transcript("", 0.0)
         audio = samples.astype(np.float32) / 32768.0
@@ -121,25 +122,25 @@ class WhisperRecognizer:
             audio = soxr.resample(audio, rate, MODEL_RATE).astype(np.float32)
         window = self.short_window_s
         if window is not None and len(audio) <= (window - _SHORT_MARGIN_S) * MODEL_RATE:
-            short = self._transcribe_short(audio, window)
+            short = self._transcribe_short(audio, window, hint)
             if short is not None:
                 self.short_decodes += 1
                 return short
         seconds = len(audio) / MODEL_RATE
-        first = self._transcribe_full(audio, (0.0,))
+        first = self._transcribe_full(audio, (0.0,), hint)
         reason = runaway_reason(first.text, seconds)
         if reason is None:
             return first
         # A runaway greedy decode: sample again (faster-whisper's fallback, on the same encoding).
         self.retries += 1
-        again = self._transcribe_full(audio, _FALLBACK_TEMPERATURES)
+        again = self._transcribe_full(audio, _FALLBACK_TEMPERATURES, hint)
         if runaway_reason(again.text, seconds) is None:
             return again
         self.rejections += 1
         log.info("whisper: dropped a %s of %d characters in %.1f s of audio", reason, len(first.text), seconds)
         return Transcript("", 0.0, rejected=reason, rejected_chars=len(first.text))
 
-    def _transcribe_short(self, audio: np.ndarray, window_s: float) -> Transcript | None:
+    def _transcribe_short(self, audio: np.ndarray, window_s: float, hint: str | None) -> Transcript | None:
         """Greedy (or beam) decoding in a ``window_s`` encoder window; None when the result is doubtful."""
         from faster_whisper.audio import pad_or_trim  # noqa: PLC0415
 
@@ -147,11 +148,14 @@ class WhisperRecognizer:
         seconds = len(audio) / MODEL_RATE
         # Safe from several threads: CTranslate2 hands each call to one of ``workers`` model replicas.
         encoded = self._model.encode(pad_or_trim(features, int(window_s * 100)))
+        prompt = self._prompt
+        if hint:  # as faster-whisper places hotwords: after <|startofprev|>, before the task tokens
+            prompt = [self._tokenizer.sot_prev, *self._tokenizer.encode(" " + hint.strip())[:100], *prompt]
         result: Any = self._model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=self.beam_size,
-            max_length=min(self._model.max_length, len(self._prompt) + token_cap(seconds)),
+            max_length=min(self._model.max_length, len(prompt) + token_cap(seconds)),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -172,7 +176,9 @@ class WhisperRecognizer:
             return None
         return Transcript(text, min(1.0, math.exp(avg_logprob)))
 
-    def _transcribe_full(self, audio: np.ndarray, temperatures: tuple[float, ...]) -> Transcript:
+    def _transcribe_full(
+        self, audio: np.ndarray, temperatures: tuple[float, ...], hint: str | None
+    ) -> Transcript:
         """faster-whisper's own path: the utterance padded to 30 s windows, at most ``token_cap`` tokens."""
         segments, _info = self._model.transcribe(
             audio,
@@ -184,6 +190,7 @@ class WhisperRecognizer:
             without_timestamps=True,
             vad_filter=False,
             max_new_tokens=token_cap(len(audio) / MODEL_RATE),
+            hotwords=hint or None,
         )
         kept = [
             s

@@ -46,7 +46,9 @@ def test_the_token_cap_grows_with_the_audio() -> None:
 
 
 def test_the_rejection_message_follows_the_schema() -> None:
-    message = messages.stt_rejected(reason="loop", chars=len(LOOP), start_ms=800, end_ms=3400, engine="whisper")
+    message = messages.stt_rejected(
+        reason="loop", chars=len(LOOP), start_ms=800, end_ms=3400, engine="whisper"
+    )
     messages.validate(message)
     assert message["chars"] == len(LOOP)
     with pytest.raises(messages.MessageError):

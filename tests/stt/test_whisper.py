@@ -138,3 +138,19 @@ def test_loops_and_repeated_phrases_are_recognised() -> None:
     assert repeats_itself("I want to, I want to cancel")
     assert not repeats_itself("No, no, that is not right.")  # one word twice is ordinary speech
     assert not repeats_itself("Can you repeat that, please?")
+
+
+def test_a_hint_keeps_the_words_and_invents_none() -> None:
+    samples, rate = piper_speech("Thursday afternoon works for me.")
+    model = whisper()
+    hint = "Tuesday, Thursday, morning, afternoon"
+    assert (
+        word_errors(
+            "thursday afternoon works for me",
+            model.transcribe(telephone(samples, rate), 8000, hint=hint).text,
+        )
+        <= 1
+    )
+    hiss = (np.random.default_rng(3).standard_normal(8000) * 300).astype(np.int16)
+    assert not has_words(model.transcribe(hiss, 8000, hint=hint).text)
+    assert model.transcribe(np.zeros(8000, dtype=np.int16), 8000, hint=hint).text == ""
