@@ -17,7 +17,7 @@ from app import metrics
 from app.control import actions as a
 from app.control.callinfo import CallInfo, call_info_from_channel
 from app.control.sentences import split_sentences
-from app.control.session import AUDIO_STREAM_SUBCLASSES, SUBSCRIBED_EVENTS, CallSession, SessionPolicy
+from app.control.session import CUSTOM_SUBCLASSES, SUBSCRIBED_EVENTS, CallSession, SessionPolicy
 from app.dialog.base import Agent, AgentError, CallContext, Hangup, Input, Rehearsing, Say
 from app.esl import commands
 from app.esl.connection import CommandTimeout, Notice, OutboundSocket, reply_ok, reply_text
@@ -211,7 +211,7 @@ class _CallRun:
         self.inbox.put(item)
 
     def _subscribe(self) -> bool:
-        subscription = commands.subscribe(SUBSCRIBED_EVENTS, AUDIO_STREAM_SUBCLASSES)
+        subscription = commands.subscribe(SUBSCRIBED_EVENTS, CUSTOM_SUBCLASSES)
         for command in ("myevents", subscription, commands.linger()):
             try:
                 reply = self.sock.send_message(command)

@@ -1,8 +1,12 @@
 """Answering-machine screening of an answered outbound call, before the agent speaks. Pure.
 
-The worker's speech messages go to :class:`~app.control.amd.MachineDetector`; once it has a verdict, the
-campaign's action decides: go on with the conversation, hang up, or wait for the greeting to end and
-leave the flow's voicemail message.
+The worker's speech messages and mod_avmd's beep go to :class:`~app.control.amd.MachineDetector`;
+once it has a verdict, the campaign's action decides: go on with the conversation, hang up, or wait
+for the beep (or the greeting's end) and leave the flow's voicemail message.
+
+The detector runs on the call's audio timeline. Its clock is the wall time since the media stream
+connected (mod_audio_stream drops the audio before that, so the worker's ``*_ms`` count from there),
+and since the answer until the connection is seen.
 """
 
 from __future__ import annotations
@@ -11,8 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.control.amd import AmdAction, AmdConfig, Decision, MachineDetector, Next, next_step
+from app.esl import commands
 
 TICK_SECONDS = 0.2
+
+
+def avmd_command(uuid: str, action: str) -> str:
+    """mod_avmd's API: ``avmd <uuid> start`` (a media bug on the callee's audio) or ``stop``."""
+    if action not in ("start", "stop"):
+        raise ValueError(f"avmd action must be start or stop, not {action!r}")
+    return f"avmd {commands.call_uuid(uuid)} {action}"
 
 
 @dataclass(frozen=True)
@@ -27,19 +39,26 @@ class MachineScreen:
     def __init__(self, action: AmdAction, answered_at: datetime, config: AmdConfig | None = None) -> None:
         self.action = action
         self.answered_at = answered_at
+        self.origin = answered_at
         self.detector = MachineDetector(config or AmdConfig())
         self._announced = False
 
     def _seconds(self, now: datetime) -> float:
-        return max(0.0, (now - self.answered_at).total_seconds())
+        return max(0.0, (now - self.origin).total_seconds())
+
+    def stream_connected(self, now: datetime) -> None:
+        """The media stream is up: its audio time 0 is now."""
+        self.origin = max(self.answered_at, now)
 
     def feed(self, message: dict[str, object], now: datetime) -> Screened | None:
-        kind = message.get("type")
         at = self._seconds(now)
-        if kind == "speech_stopped":
-            self.detector.speech_ended(at)
-        elif kind in ("speech_started", "partial", "utterance"):
-            self.detector.feed(message, at)
+        self.detector.feed(message, at)
+        return self._outcome(at)
+
+    def beep(self, now: datetime) -> Screened | None:
+        """mod_avmd fired ``avmd::beep``."""
+        at = self._seconds(now)
+        self.detector.beep(at)
         return self._outcome(at)
 
     def tick(self, now: datetime) -> Screened | None:
@@ -51,7 +70,8 @@ class MachineScreen:
         decision = self.detector.decision
         if decision is None:
             return None
-        step = next_step(decision.verdict, self.action, greeting_over=self.detector.greeting_over(at))
+        over = self.detector.greeting_over(max(at, self.detector.now))
+        step = next_step(decision.verdict, self.action, greeting_over=over)
         new = None if self._announced else decision
         self._announced = True
         if step is Next.WAIT_FOR_GREETING_END and new is None:

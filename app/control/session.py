@@ -23,7 +23,7 @@ from app.control.callinfo import (
 )
 from app.control.dialogue import Dialogue
 from app.control.phase import Phase
-from app.control.screening import TICK_SECONDS, MachineScreen, Screened
+from app.control.screening import TICK_SECONDS, MachineScreen, Screened, avmd_command
 from app.esl import commands
 from app.esl.protocol import Event
 
@@ -35,6 +35,8 @@ AUDIO_STREAM_SUBCLASSES = (
     "mod_audio_stream::disconnect",
     "mod_audio_stream::error",
 )
+AVMD_BEEP = "avmd::beep"  # mod_avmd heard a voicemail beep (started on calls screened for machines)
+CUSTOM_SUBCLASSES = (*AUDIO_STREAM_SUBCLASSES, AVMD_BEEP)
 # Messages to the worker; the stream may have just gone (hang-up) and nothing depends on them.
 NOTICE_TAGS = ("playback_on", "playback_off", "playback_started", "playback_paused", "playback_resumed")
 SUBSCRIBED_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "BACKGROUND_JOB")
@@ -139,6 +141,8 @@ class CallSession:
             return self.dialogue.on_dtmf(event.get("DTMF-Digit") or "", event.get("DTMF-Duration"), at)
         if name == "CUSTOM" and event.subclass.startswith("mod_audio_stream::"):
             return self._on_audio_stream(event, at)
+        if name == "CUSTOM" and event.subclass == AVMD_BEEP:
+            return self._on_beep(event, at)
         if name == "CHANNEL_HANGUP":
             self.hangup_cause = event.get("Hangup-Cause") or self.hangup_cause
             if self.phase is not Phase.TRANSFERRED:
@@ -167,7 +171,8 @@ class CallSession:
         ]
         if self.info.amd is not None:
             self.screen = MachineScreen(AmdAction(self.info.amd), at)
-            return [*out, a.StartTimer("amd", TICK_SECONDS)]
+            avmd = a.Api("avmd", avmd_command(self.info.uuid, "start"))
+            return [*out, avmd, a.StartTimer("amd", TICK_SECONDS)]
         return out + self.dialogue.call_started(at)
 
     def _screened(self, result: Screened | None, now: datetime) -> list[a.Action]:
@@ -184,6 +189,7 @@ class CallSession:
         if result is None or result.next is Next.WAIT_FOR_GREETING_END:
             return [*out, a.StartTimer("amd", TICK_SECONDS)]
         self.screen = None
+        out.append(a.Api("avmd", avmd_command(self.info.uuid, "stop")))
         if result.next is Next.HANGUP:
             return out + self.hangup("NORMAL_CLEARING")
         if result.next is Next.LEAVE_VOICEMAIL:
@@ -194,6 +200,8 @@ class CallSession:
         kind = event.subclass.removeprefix("mod_audio_stream::")
         if kind == "connect":
             self.listening = True
+            if self.screen is not None:
+                self.screen.stream_connected(at)
             return [a.RecordEvent("audio_stream_connected", at), *self.dialogue.on_listening(at)]
         if kind in ("error", "disconnect"):
             self.listening = False
@@ -209,6 +217,13 @@ class CallSession:
         if self.screen is not None:
             return [a.CancelTimer("amd"), *self._screened(self.screen.feed(message, at), at)]
         return self.dialogue.on_worker_message(message, at)
+
+    def _on_beep(self, event: Event, at: datetime) -> list[a.Action]:
+        detail = {"frequency": event.get("Frequency") or ""}
+        if self.screen is None:
+            return [a.RecordEvent("avmd_beep", at, detail)]
+        screened = self._screened(self.screen.beep(at), at)
+        return [a.RecordEvent("avmd_beep", at, detail), a.CancelTimer("amd"), *screened]
 
     def _on_hangup_complete(self, event: Event, at: datetime) -> list[a.Action]:
         self.hangup_cause = event.get("Hangup-Cause") or self.hangup_cause
@@ -231,7 +246,7 @@ class CallSession:
             return []
         if result.tag == "pause":
             return self.dialogue.on_pause_result(result, now)
-        if result.tag in NOTICE_TAGS or result.tag == "resume":
+        if result.tag in NOTICE_TAGS or result.tag in ("resume", "avmd"):
             # A notice to the worker; the stream may have just gone (hang-up). Nothing depends on it.
             self.log.warning("call %s: %s not delivered: %s", self.info.uuid, result.tag, result.text)
             return []
