@@ -10,7 +10,6 @@ atomically (built beside it, then renamed) and checked by size, so a half-writte
 from __future__ import annotations
 
 import importlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,9 +24,8 @@ class ModelNotInstalled(FileNotFoundError):
 
 
 def default_cache_dir() -> Path:
-    """The user's cache directory for assembled models."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "callbridge"
+    """The user's cache directory for assembled models (``CALLBRIDGE_WHISPER_CACHE_DIR`` overrides it)."""
+    return Path.home() / ".cache" / "callbridge"
 
 
 def resolve_model(name: str, cache_dir: Path | None = None) -> Path:
