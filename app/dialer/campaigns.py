@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from app.dialer.csv_import import ImportResult, read_contacts
+from app.dialer.csv_import import CsvFormatError, ImportResult, read_contacts
 from app.dialer.dialstring import GATEWAY_NAME
+from app.dialer.flows import UnknownFlow, check_flow
 from app.dialer.policy import CallingWindow, Pacing, PolicyError, RetryPolicy
 from app.store.campaign_records import NewCampaign, NewContact, NewReject
 from app.store.campaigns import CampaignStore
@@ -35,6 +36,17 @@ RESULT_COLUMNS = (
     "answered_at",
     "variables",
 )
+
+
+class NoContacts(CsvFormatError):
+    """The file has a header but not one callable row: nothing is stored."""
+
+    def __init__(self, source: str, result: ImportResult) -> None:
+        skipped = f" ({len(result.rejected)} lines skipped)" if result.rejected else ""
+        super().__init__(f"no contacts in {source}{skipped}")
+        self.result = result
+
+
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -62,6 +74,11 @@ class CampaignOptions:
         RetryPolicy(max_attempts=self.retries + 1)
         if self.window is not None:
             CallingWindow.parse(self.window)
+        if self.flow is not None:
+            try:
+                check_flow(self.flow)
+            except UnknownFlow as exc:
+                raise PolicyError(str(exc)) from None
         if self.amd_action not in AMD_ACTIONS:
             raise PolicyError(f"answering-machine action must be one of {AMD_ACTIONS}")
         if self.retry_delay_s < 0:
@@ -108,7 +125,11 @@ def import_campaign(
     source: str | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[str, ImportResult]:
-    """Read the CSV, store the campaign with its contacts and rejected lines; return its id and the report."""
+    """Read the CSV, store the campaign with its contacts and rejected lines; return its id and the report.
+
+    The campaign is stored ``running``; a file with no callable row raises :class:`NoContacts` and
+    stores nothing.
+    """
     options.check()
     result = read_contacts(
         lines,
@@ -117,6 +138,8 @@ def import_campaign(
         do_not_call=do_not_call,
         on_progress=on_progress,
     )
+    if not result.contacts:
+        raise NoContacts(source or "the file", result)
     campaign_id = options.campaign_id or new_campaign_id(now)
     store.create_campaign(
         options.new_campaign(campaign_id, source),

@@ -6,110 +6,103 @@ app.dialer`` runs them standalone (with gevent patching, like ``callbridge`` its
 
 from __future__ import annotations
 
-import logging
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from app.config import Settings
-    from app.esl.inbound import InboundClient
-    from app.esl.protocol import Event
-    from app.store.campaigns import CampaignStore
-
-log = logging.getLogger(__name__)
-
-
-def _settings() -> Settings:
-    from app.config import SettingsError, load_settings  # noqa: PLC0415
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-        )
-    return settings
-
-
-def _store(settings: Settings) -> CampaignStore:
-    from app.store.campaigns import CampaignStore  # noqa: PLC0415
-    from app.store.errors import StoreError  # noqa: PLC0415
-
-    try:
-        return CampaignStore.open(settings.database_url)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _connect(settings: Settings, on_event: Any) -> InboundClient:
-    from app.esl.inbound import Backoff, InboundClient  # noqa: PLC0415
-
-    if settings.esl_password is None:
-        raise click.ClickException("CALLBRIDGE_ESL_PASSWORD is not set")
-    client = InboundClient(
-        settings.esl_host,
-        settings.esl_port,
-        settings.esl_password.get_secret_value(),
-        events=("BACKGROUND_JOB", "CHANNEL_HANGUP_COMPLETE"),
-        on_event=on_event,
-        connect_timeout=settings.esl_connect_timeout,
-        command_timeout=settings.esl_command_timeout,
-        backoff=Backoff(settings.esl_reconnect_min_delay, settings.esl_reconnect_max_delay),
-    )
-    client.start()
-    if not client.wait_connected(settings.esl_connect_timeout * 2):
-        client.stop()
-        raise click.ClickException(f"cannot reach FreeSWITCH at {settings.esl_host}:{settings.esl_port}")
-    return client
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from app.dialer.cli_common import (
+    FLOW_HELP,
+    GATEWAY_HELP,
+    check_flow_option,
+    connect,
+    console,
+    now,
+    open_store,
+    settings_or_exit,
+)
+from app.dialer.cli_dial import EslConnection, dial_with_progress
+from app.dialer.cli_import import import_file, refuse_existing
 
 
 @click.group()
 def campaign() -> None:
-    """Outbound campaigns from a CSV: run, watch, pause, resume, cancel, export."""
+    """Outbound campaigns from a CSV: run, status, pause, resume, dial, cancel, export."""
 
 
 @campaign.command("run")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--name", help="A name for the campaign (default: the file name).")
-@click.option("--id", "campaign_id", help="The campaign id (default: generated).")
-@click.option("--flow", help="The dialog flow the agent runs on answered calls.")
-@click.option("--max-concurrent", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--name", help="A name for the campaign (default: the file name without .csv).")
+@click.option("--id", "campaign_id", help="The campaign id: letters, digits, _ . - (default: generated).")
+@click.option("--flow", callback=check_flow_option, help=FLOW_HELP)
 @click.option(
-    "--cps", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="Calls per second."
-)
-@click.option("--window", help="Local calling hours of the callee, e.g. 09:00-20:00.")
-@click.option("--retries", type=click.IntRange(0, 20), default=2, show_default=True)
-@click.option(
-    "--retry-delay", type=click.IntRange(0), default=600, show_default=True, help="Seconds; doubles."
+    "--max-concurrent",
+    type=click.IntRange(1, 10000),
+    default=10,
+    show_default=True,
+    help="Most calls up at once (dialling or answered), across every dialer of the campaign.",
 )
 @click.option(
-    "--amd", "amd_action", type=click.Choice(["continue", "hangup", "voicemail"]), default="continue"
+    "--cps",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="Most new calls per second (also capped by CALLBRIDGE_MAX_CPS and the switch).",
 )
 @click.option(
-    "--gateway", "gateways", multiple=True, help="Trunk(s) in order (default: CALLBRIDGE_GATEWAYS)."
+    "--window",
+    metavar="HH:MM-HH:MM",
+    help="Calling hours in the callee's local time, e.g. 09:00-20:00; 20:00-09:00 spans midnight"
+    " (default: any time).",
 )
-@click.option("--number-column", help="CSV column with the phone number (default: setting).")
-@click.option("--dnc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Do-not-call list.")
-@click.option("--import-only", is_flag=True, help="Store the campaign but do not dial.")
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=2,
+    show_default=True,
+    help="Extra attempts after a busy, unanswered or transiently failed call.",
+)
+@click.option(
+    "--retry-delay",
+    type=click.IntRange(0),
+    default=600,
+    show_default=True,
+    help="Seconds before the first retry; doubles after each attempt (halved for busy).",
+)
+@click.option(
+    "--amd",
+    "amd_action",
+    type=click.Choice(["continue", "hangup", "voicemail"]),
+    default="continue",
+    show_default=True,
+    help="What to do when an answering machine picks up: carry on with the flow, hang up, or wait for"
+    " the beep and leave the flow's voicemail message.",
+)
+@click.option("--gateway", "gateways", multiple=True, help=GATEWAY_HELP)
+@click.option(
+    "--number-column",
+    help="CSV column holding the phone number (default: CALLBRIDGE_CAMPAIGN_NUMBER_COLUMN, else phone).",
+)
+@click.option(
+    "--dnc",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Do-not-call list, one number per line (default: CALLBRIDGE_DNC_FILE, else none).",
+)
+@click.option(
+    "--import-only",
+    is_flag=True,
+    help="Store the campaign (status paused) without dialling; dial it later with `campaign resume ID`.",
+)
 def run_campaign(csv_file: Path, import_only: bool, **given: Any) -> None:
-    """Import CSV_FILE as a new campaign and dial it (Ctrl-C stops; `campaign dial ID` picks it up)."""
-    from app.dialer.campaigns import CampaignOptions, import_campaign  # noqa: PLC0415
-    from app.dialer.csv_import import CsvFormatError  # noqa: PLC0415
-    from app.dialer.numbers import load_do_not_call  # noqa: PLC0415
+    """Import CSV_FILE as a new campaign and dial it, showing live progress.
+
+    Ctrl-C stops dialling and pauses the campaign; `campaign resume ID` goes on where it stopped.
+    """
+    from app.dialer.campaigns import CampaignOptions  # noqa: PLC0415
     from app.dialer.policy import PolicyError  # noqa: PLC0415
 
-    settings = _settings()
+    settings = settings_or_exit()
     options = CampaignOptions(
         name=given["name"] or csv_file.stem,
         campaign_id=given["campaign_id"],
@@ -125,118 +118,74 @@ def run_campaign(csv_file: Path, import_only: bool, **given: Any) -> None:
         number_column=given["number_column"] or settings.campaign_number_column,
         default_region=settings.default_region,
     )
-    do_not_call = load_do_not_call(given["dnc"] or settings.dnc_file, settings.default_region)
-    store = _store(settings)
     try:
-        with csv_file.open(encoding="utf-8-sig", newline="") as handle:
-            campaign_id, result = import_campaign(
-                store,
-                _with_progress(handle, csv_file.stat().st_size),
-                options,
-                now=_now(),
-                do_not_call=do_not_call,
-                source=csv_file.name,
-            )
-    except (CsvFormatError, PolicyError) as exc:
+        options.check()
+    except PolicyError as exc:
         raise click.ClickException(str(exc)) from None
-    for row in result.rejected[:50]:
-        click.echo(f"line {row.line}: skipped ({row.reason.value}) {row.raw_number!r}", err=True)
-    if len(result.rejected) > 50:
-        click.echo(f"... and {len(result.rejected) - 50} more skipped lines (see export)", err=True)
-    click.echo(f"campaign {campaign_id}: {len(result.contacts)} contacts, {len(result.rejected)} skipped")
-    if not import_only:
-        _dial(settings, store, campaign_id)
-    store.close()
-
-
-def _with_progress(handle: IO[str], total: int) -> Iterator[str]:
-    from rich.progress import Progress  # noqa: PLC0415
-
-    with Progress(transient=True) as progress:
-        task = progress.add_task("importing", total=total)
-        pending = 0
-        for number, line in enumerate(handle):
-            pending += len(line)
-            if number % 1000 == 0:  # the bar is redrawn ten times a second; no need to tell it every line
-                progress.advance(task, pending)
-                pending = 0
-            yield line
-        progress.advance(task, pending)
-
-
-def _dial(settings: Settings, store: CampaignStore, campaign_id: str) -> None:
-    from app.dialer.policy import sessions_per_second  # noqa: PLC0415
-    from app.dialer.runner import Dialer, DialerConfig  # noqa: PLC0415
-
-    dialer: Dialer | None = None
-
-    def on_event(event: Event) -> None:
-        if dialer is not None:
-            dialer.on_event(event)
-
-    client = _connect(settings, on_event)
+    store = open_store(settings)
     try:
-        sps = sessions_per_second(client.api("status"))
-        dialer = Dialer(
-            store,
-            client,
-            campaign_id,
-            DialerConfig(
-                controller_host=settings.controller_host,
-                controller_port=settings.controller_port,
-                originate_timeout=settings.originate_timeout,
-                caller_id_number=settings.caller_id_number,
-                caller_id_name=settings.caller_id_name,
-                max_cps=settings.max_cps,
-                stale_after=settings.dialer_stale_after,
-            ),
-            switch_sps=sps,
-        )
-        try:
-            summary = dialer.run()
-        except KeyboardInterrupt:
-            dialer.stop()
-            raise
-        click.echo(f"campaign {campaign_id}: {summary.stopped_because} after {summary.dialled} dials")
+        if options.campaign_id is not None:
+            refuse_existing(store, options.campaign_id, csv_file)
+        if import_only:
+            campaign_id = import_file(settings, store, csv_file, options, given["dnc"])
+            store.set_status(campaign_id, "paused", now())
+            click.echo(
+                f"campaign {campaign_id}: stored paused, nothing dialled"
+                f" (dial it with: callbridge campaign resume {campaign_id} --dial)"
+            )
+            return
+        # Settings and the switch first: a campaign is stored only when it can be dialled right away.
+        with EslConnection(settings) as connection:
+            campaign_id = import_file(settings, store, csv_file, options, given["dnc"])
+            dial_with_progress(settings, store, campaign_id, connection, pause_on_stop=True)
     finally:
-        client.stop()
+        store.close()
 
 
 @campaign.command("dial")
 @click.argument("campaign_id")
 def dial_campaign(campaign_id: str) -> None:
-    """Attach a dialer to CAMPAIGN_ID (after a crash, or to share the load with another host)."""
-    settings = _settings()
-    store = _store(settings)
-    _dial(settings, store, campaign_id)
-    store.close()
+    """Attach one more dialer to CAMPAIGN_ID (after a crash, or to share the load with another host).
+
+    Stopping it leaves the campaign's status alone (other dialers may still be working it).
+    """
+    settings = settings_or_exit()
+    store = open_store(settings)
+    try:
+        with EslConnection(settings) as connection:
+            dial_with_progress(settings, store, campaign_id, connection, pause_on_stop=False)
+    finally:
+        store.close()
 
 
 @campaign.command("status")
 @click.argument("campaign_id", required=False)
-def status_campaign(campaign_id: str | None) -> None:
-    """Counts per state of one campaign, or every campaign's status."""
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (for scripts) instead of a table.")
+def status_campaign(campaign_id: str | None, as_json: bool) -> None:
+    """Contacts per state of one campaign, or of every campaign."""
+    from app.dialer.status_view import print_json, print_table, status_records  # noqa: PLC0415
     from app.store.campaigns import CampaignStoreError  # noqa: PLC0415
 
-    store = _store(_settings())
+    store = open_store(settings_or_exit())
     try:
         rows = [store.campaign(campaign_id)] if campaign_id else store.campaigns()
-        for row in rows:
-            counts = store.counts(row.id)
-            shown = ", ".join(f"{name}={count}" for name, count in sorted(counts.items()))
-            click.echo(f"{row.id}  {row.status:<9}  {row.name}  {shown}")
+        records = status_records((row, store.counts(row.id)) for row in rows)
     except CampaignStoreError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+    if as_json:
+        print_json(records, sys.stdout)
+    else:
+        print_table(records, console())
 
 
 def _set_status(campaign_id: str, status: str) -> None:
     from app.store.campaigns import CampaignStoreError  # noqa: PLC0415
 
-    store = _store(_settings())
+    store = open_store(settings_or_exit())
     try:
-        store.set_status(campaign_id, status, _now())
+        store.set_status(campaign_id, status, now())
     except CampaignStoreError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -253,14 +202,26 @@ def pause_campaign(campaign_id: str) -> None:
 
 @campaign.command("resume")
 @click.argument("campaign_id")
-@click.option("--dial", is_flag=True, help="Also attach a dialer in this process.")
+@click.option(
+    "--dial/--no-dial",
+    default=True,
+    show_default=True,
+    help="Dial it in this process (--no-dial only marks it running, for dialers started with"
+    " `campaign dial ID` on other hosts).",
+)
 def resume_campaign(campaign_id: str, dial: bool) -> None:
-    """Let a paused campaign dial again, where it stopped."""
-    _set_status(campaign_id, "running")
-    if dial:
-        settings = _settings()
-        store = _store(settings)
-        _dial(settings, store, campaign_id)
+    """Let a paused (or imported) campaign dial again, where it stopped."""
+    settings = settings_or_exit()
+    if not dial:
+        _set_status(campaign_id, "running")
+        click.echo(f"no dialer attached here: start one with `callbridge campaign dial {campaign_id}`", err=True)
+        return
+    store = open_store(settings)
+    try:
+        with EslConnection(settings) as connection:  # the switch first: never `running` with no dialer
+            _set_status(campaign_id, "running")
+            dial_with_progress(settings, store, campaign_id, connection, pause_on_stop=True)
+    finally:
         store.close()
 
 
@@ -279,7 +240,7 @@ def export_campaign(campaign_id: str, out: Path) -> None:
     from app.dialer.campaigns import export_results  # noqa: PLC0415
     from app.store.campaigns import CampaignStoreError  # noqa: PLC0415
 
-    store = _store(_settings())
+    store = open_store(settings_or_exit())
     try:
         count = export_results(store, campaign_id, out)
     except CampaignStoreError as exc:
@@ -291,16 +252,22 @@ def export_campaign(campaign_id: str, out: Path) -> None:
 
 @click.command("call")
 @click.argument("number")
+@click.option("--gateway", "gateways", multiple=True, help=GATEWAY_HELP)
+@click.option("--flow", callback=check_flow_option, help=FLOW_HELP)
 @click.option(
-    "--gateway", "gateways", multiple=True, help="Trunk(s) in order (default: CALLBRIDGE_GATEWAYS)."
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A variable for the flow, e.g. --var name=Ann; repeat for more (default: none).",
 )
-@click.option("--flow", help="The dialog flow the agent runs.")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A variable for the flow.")
-@click.option("--wait", is_flag=True, help="Wait for the end of the call and show its cause.")
+@click.option(
+    "--wait", is_flag=True, help="Wait for the end of the call and show its cause (default: return once answered)."
+)
 def call(
     number: str, gateways: tuple[str, ...], flow: str | None, variables: tuple[str, ...], wait: bool
 ) -> None:
-    """Call NUMBER now; the agent speaks first when it is answered."""
+    """Call NUMBER now (E.164, e.g. +14155550123, or a national number); the agent speaks first."""
     from app.dialer.csv_import import variable_name  # noqa: PLC0415
     from app.dialer.dialstring import OutboundCall  # noqa: PLC0415
     from app.dialer.hangups import HangupWatch  # noqa: PLC0415
@@ -310,11 +277,11 @@ def call(
     from app.esl.commands import UnsafeValue  # noqa: PLC0415
     from app.store import CallLog  # noqa: PLC0415
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         e164 = to_e164(number, settings.default_region)
     except InvalidNumber as exc:
-        raise click.ClickException(f"{number!r}: {exc}") from None
+        raise click.ClickException(exc.with_hint) from None
     parsed: dict[str, str] = {}
     for item in variables:
         name, sep, value = item.partition("=")
@@ -334,7 +301,7 @@ def call(
         variables=parsed,
     )
     hangups = HangupWatch()
-    client = _connect(settings, hangups.feed)
+    client = connect(settings, hangups.feed)
     call_log = CallLog.open(settings.database_url)
     try:
         outcome = place_call(client, call_log, outbound, hangups=hangups, wait_for_hangup=wait)

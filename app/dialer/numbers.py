@@ -18,8 +18,35 @@ _UNKNOWN_ZONE = "Etc/Unknown"
 MAX_ZONES = 4
 
 
+E164_HINT = "give it in E.164 form, e.g. +14155550123"
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "there are no digits to read",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number without its area code",
+}
+
+
 class InvalidNumber(ValueError):
-    """Not a valid, diallable phone number."""
+    """Not a valid, diallable phone number: ``str()`` is one sentence, ``reason`` the short why."""
+
+    def __init__(self, raw: str, reason: str) -> None:
+        super().__init__(f"{raw.strip() or repr(raw)} is not a phone number: {reason}")
+        self.raw, self.reason = raw, reason
+
+    @property
+    def with_hint(self) -> str:
+        """The sentence with the E.164 hint, for a person typing a number."""
+        return f"{self} ({E164_HINT})"
 
 
 def is_e164(value: str) -> bool:
@@ -40,16 +67,17 @@ def parse_number(raw: str, default_region: str) -> tuple[str, str | None]:
     """:func:`to_e164` and the callee's time zone(s) (see :func:`time_zone_of`) from one parse."""
     text = raw.strip()
     if not text:
-        raise InvalidNumber("empty")
+        raise InvalidNumber(raw, "empty")
     try:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidNumber(str(exc)) from None
+        raise InvalidNumber(raw, _PARSE_REASONS.get(exc.error_type, "it cannot be read")) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber(f"not a valid number: {raw!r}")
+        length = phonenumbers.is_possible_number_with_reason(parsed)
+        raise InvalidNumber(raw, _LENGTH_REASONS.get(length, "no such number (its area code or range is not in use)"))
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not is_e164(e164):
-        raise InvalidNumber(f"not E.164 after parsing: {e164!r}")
+        raise InvalidNumber(raw, f"{e164} is longer than E.164 allows")
     return e164, _zones(phone_timezone.time_zones_for_number(parsed))
 
 
@@ -84,7 +112,8 @@ def read_do_not_call(lines: Iterable[str], default_region: str) -> frozenset[str
 
 def load_do_not_call(path: Path | None, default_region: str) -> frozenset[str]:
     """Read the do-not-call file at ``path`` (an empty list when no file is configured)."""
+    from app.dialer.text_files import read_text  # noqa: PLC0415 - only when a list is configured
+
     if path is None:
         return frozenset()
-    with path.open(encoding="utf-8-sig") as handle:
-        return read_do_not_call(handle, default_region)
+    return read_do_not_call(read_text(path).lines(), default_region)

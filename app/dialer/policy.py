@@ -91,7 +91,11 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class CallingWindow:
-    """Local hours during which a callee may be called, e.g. 09:00-20:00 (end exclusive)."""
+    """Local hours during which a callee may be called, e.g. 09:00-20:00 (end exclusive).
+
+    A window whose end is earlier than its start spans midnight: 20:00-09:00 is from 20:00 to 09:00 the
+    next morning.
+    """
 
     start: time
     end: time
@@ -106,9 +110,20 @@ class CallingWindow:
         if end_hour == 24 and end_minute:
             raise PolicyError(f"calling window ends after 24:00: {text!r}")
         end = time.max if end_hour == 24 else time(end_hour, end_minute)
-        if end <= start:
-            raise PolicyError(f"calling window must end after it starts: {text!r}")
+        if end == start:
+            raise PolicyError(f"calling window is empty (it starts when it ends): {text!r}")
         return cls(start, end)
+
+    @property
+    def overnight(self) -> bool:
+        """True when the window spans midnight (its end is earlier in the day than its start)."""
+        return self.end < self.start
+
+    def contains(self, moment: time) -> bool:
+        """True when the local wall time ``moment`` is inside the window."""
+        if self.overnight:
+            return moment >= self.start or moment < self.end
+        return self.start <= moment < self.end
 
     def __str__(self) -> str:
         end = "24:00" if self.end == time.max else self.end.strftime("%H:%M")
@@ -132,9 +147,11 @@ class CallingWindow:
 
     def _next_in_zone(self, now: datetime, zone: ZoneInfo) -> datetime:
         local = now.astimezone(zone)
-        if self.start <= local.time() < self.end:
+        if self.contains(local.time()):
             return now
-        day = local.date() if local.time() < self.start else local.date() + timedelta(days=1)
+        # Outside an overnight window means between its end and its start: it opens later the same day.
+        same_day = self.overnight or local.time() < self.start
+        day = local.date() if same_day else local.date() + timedelta(days=1)
         # The opening wall time in the zone; fold=0 picks the first of an ambiguous (DST) hour.
         return datetime.combine(day, self.start, tzinfo=zone).astimezone(UTC)
 

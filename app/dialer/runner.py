@@ -100,6 +100,8 @@ class Dialer:
         self.dialer_id = f"{socket.gethostname()}-{os.getpid()}-{uuid_module.uuid4().hex[:8]}"
         self.hangups = HangupWatch()
         self.reconciled = 0
+        self.dialled = 0  # originates this dialer sent (live progress reads these two)
+        self.voicemails = 0  # answered calls the controller judged to be an answering machine
         self._changed = gevent.event.Event()
         self._stop = gevent.event.Event()
         self._calls: gevent.pool.Group = gevent.pool.Group()
@@ -158,6 +160,7 @@ class Dialer:
             )
             if isinstance(claim, Claimed):
                 summary.dialled += 1
+                self.dialled += 1
                 summary.uuids.append(claim.uuid)
                 self._calls.spawn(self._dial, claim)
                 continue
@@ -263,6 +266,7 @@ class Dialer:
         log.info("call %s: ended %s billsec=%s gateway=%s", uuid, ended.cause, ended.billsec, ended.gateway)
         if ended.amd_verdict:
             self._store.set_amd_verdict(uuid, ended.amd_verdict)
+            self.voicemails += ended.amd_verdict == "machine"
         self._finish(
             uuid,
             AttemptState.ANSWERED,

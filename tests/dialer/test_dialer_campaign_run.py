@@ -58,7 +58,7 @@ def test_thousand_row_campaign_completes_with_exact_counts_within_limits(
     rows, dnc = build_rows()
     assert len(rows) == 1000
     options = CampaignOptions(
-        name="reminders", flow="reminder", max_concurrent=12, cps=60.0, retries=1, retry_delay_s=0
+        name="reminders", flow="appointment_reminder", max_concurrent=12, cps=60.0, retries=1, retry_delay_s=0
     )
     campaign_id, report = import_campaign(
         store, csv_text(rows, ["phone", "name", "note"]), options, now=datetime.now(UTC), do_not_call=dnc

@@ -51,10 +51,39 @@ def test_unknown_zone_uses_the_fallback() -> None:
     assert WINDOW.next_allowed(now, "Not/AZone", "Europe/Paris") == now
 
 
-@pytest.mark.parametrize("text", ["9-17", "09:00-09:00", "20:00-09:00", "25:00-26:00", "09:00-24:30"])
+@pytest.mark.parametrize("text", ["9-17", "09:00-09:00", "25:00-26:00", "09:00-24:30"])
 def test_bad_windows_are_refused(text: str) -> None:
     with pytest.raises(PolicyError):
         CallingWindow.parse(text)
+
+
+OVERNIGHT = CallingWindow.parse("20:00-09:00")
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "expected"),
+    [
+        (20, 0, (2026, 3, 2, 20, 0)),  # the opening minute is inside
+        (23, 59, (2026, 3, 2, 23, 59)),
+        (0, 0, (2026, 3, 2, 0, 0)),  # past midnight, still inside
+        (8, 59, (2026, 3, 2, 8, 59)),
+        (9, 0, (2026, 3, 2, 20, 0)),  # the end is exclusive: wait for the evening
+        (19, 59, (2026, 3, 2, 20, 0)),
+    ],
+)
+def test_overnight_window_spans_midnight(
+    hour: int, minute: int, expected: tuple[int, int, int, int, int]
+) -> None:
+    assert OVERNIGHT.overnight and not WINDOW.overnight
+    assert OVERNIGHT.next_allowed(utc(2026, 3, 2, hour, minute), "UTC") == utc(*expected)
+
+
+def test_overnight_window_in_the_callee_zone() -> None:
+    # 14:00 UTC is 09:00 in New York (closed until 20:00 local, 01:00 UTC) and 06:00 in Los Angeles (open).
+    now = utc(2026, 3, 2, 14, 0)
+    assert OVERNIGHT.next_allowed(now, "America/Los_Angeles") == now
+    assert OVERNIGHT.next_allowed(now, "America/New_York") == utc(2026, 3, 3, 1, 0)
+    assert str(OVERNIGHT) == "20:00-09:00"
 
 
 def test_window_up_to_midnight() -> None:
