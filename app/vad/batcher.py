@@ -106,6 +106,11 @@ class VadBatcher:
         self.batches = 0
         self.windows = 0
 
+    @property
+    def threadpool(self) -> gevent.threadpool.ThreadPool | None:
+        """The inference thread (None when inference runs inline), for other batchers to share."""
+        return self._pool
+
     def open(self, rate: int, on_windows: OnWindows, label: str) -> VadStream:
         """A stream for one call; ``on_windows`` receives ``[(window, probability), ...]`` in order."""
         if self._loop is None or self._loop.dead:
