@@ -56,7 +56,10 @@ class TurnBatcher:
         self.model = model or shared_turn_model()
         self.max_batch = max_batch
         self._owns_pool = threadpool is None and use_thread
-        self._pool = threadpool or (gevent.threadpool.ThreadPool(1) if use_thread else None)
+        # Not ``threadpool or ...``: an idle ThreadPool is falsy (its len is its task count).
+        if threadpool is None and use_thread:
+            threadpool = gevent.threadpool.ThreadPool(1)
+        self._pool = threadpool
         self._pending: deque[_Request] = deque()
         self._wakeup = gevent.event.Event()
         self._loop: gevent.Greenlet | None = None

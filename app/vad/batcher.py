@@ -99,7 +99,9 @@ class VadBatcher:
         self.model = model
         self.max_batch = max_batch
         self.use_thread = use_thread
-        self._pool = threadpool or (gevent.threadpool.ThreadPool(1) if use_thread else None)
+        if threadpool is None and use_thread:  # not ``or``: an idle ThreadPool is falsy
+            threadpool = gevent.threadpool.ThreadPool(1)
+        self._pool = threadpool
         self._ready: dict[int, VadStream] = {}
         self._wakeup = gevent.event.Event()
         self._loop: gevent.Greenlet | None = None
