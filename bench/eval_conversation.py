@@ -246,7 +246,7 @@ def main() -> None:
     one.add_argument("--out", type=Path, required=True)
     parser.add_argument("--before", type=Path, default=Path("/tmp/cb-before"))
     parser.add_argument("--after", type=Path, default=REPO)
-    parser.add_argument("--turns", type=int, default=38, help="turns per condition (38: all of them)")
+    parser.add_argument("--turns", type=int, default=30, help="turns per condition (38: all of them)")
     parser.add_argument(
         "--conditions", default="clean,20db+loss5,5db", help="or 'all'; e.g. clean,10db,5db+loss5"
     )
