@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.media.speechset import edit_distance
+
 _UNITS = [
     "zero",
     "one",
@@ -95,14 +97,6 @@ def normalize(text: str) -> list[str]:
             joined.append(w)
     return joined
 
-
-def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        previous, row[0] = row[0], i
-        for j in range(1, len(b) + 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] != b[j - 1]))
-    return row[-1]
 
 
 def _num(message: dict[str, object], key: str) -> float:

@@ -25,7 +25,7 @@ from app.config import load_settings
 from app.domain import CallType
 from app.media.segmenter import Segmenter, UtteranceEnded
 from app.media.speech_setup import profiles_from
-from app.media.speechset import Clip, build_clip, espeak
+from app.media.speechset import Clip, build_clip, edit_distance, espeak
 from app.stt.base import SpeechRecognizer
 from app.stt.vosk import VoskRecognizer
 from app.stt.whisper import WhisperRecognizer
@@ -59,14 +59,6 @@ class Row:
 def words(text: str) -> list[str]:
     return "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()
 
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        previous, row[0] = row[0], i
-        for j in range(1, len(b) + 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] != b[j - 1]))
-    return row[-1]
 
 
 def evaluate(clip: Clip, call_type: CallType, engine: SpeechRecognizer) -> Row:

@@ -163,3 +163,13 @@ def add_noise(
     pink *= np.sqrt(speech_power / (noise_power * 10 ** (snr_db / 10)))
     mixed = samples.astype(np.float64) + pink
     return np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
+
+
+def edit_distance(said: Sequence[str], heard: Sequence[str]) -> int:
+    """Word-level edit distance (substitutions + insertions + deletions): the numerator of the WER."""
+    row = list(range(len(heard) + 1))
+    for i in range(1, len(said) + 1):
+        previous, row[0] = row[0], i
+        for j in range(1, len(heard) + 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (said[i - 1] != heard[j - 1]))
+    return row[-1]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.media.speechset import Clip, build_clip, espeak
+from app.media.speechset import Clip, build_clip, edit_distance, espeak
 from app.stt.vosk import VoskRecognizer
 from app.stt.whisper import WhisperRecognizer
 from app.tts.base import Audio, write_wav
@@ -77,10 +77,4 @@ def words(text: str) -> list[str]:
 
 def word_errors(said: str, heard: str) -> int:
     """Word-level edit distance (substitutions + insertions + deletions)."""
-    a, b = words(said), words(heard)
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        previous, row[0] = row[0], i
-        for j in range(1, len(b) + 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] != b[j - 1]))
-    return row[-1]
+    return edit_distance(words(said), words(heard))
