@@ -16,8 +16,10 @@ COMPRESSION_LIMIT = 2.4
 # Nothing faster reaches the brain; callers speak at 2-4 words a second (the audio includes the preroll).
 WORDS_PER_S_LIMIT = 6.0
 # A decode may write this many tokens per second of audio, plus a constant: a loop stops there, cheaply,
-# instead of at Whisper's 448 (3-4 s of CPU). Caller-like speech stayed under 5 a second in the evaluation.
-TOKENS_PER_S = 5.0
+# instead of at Whisper's 448 (3-4 s of CPU). It leaves room for speech at WORDS_PER_S_LIMIT with its
+# punctuation (about 1.3 tokens a word): 5 a second cut the end off fluent voicemail greetings of 6 s and
+# more in the conversational evaluation, and with it the phrases AMD listens for.
+TOKENS_PER_S = 8.0
 TOKENS_EXTRA = 10
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")

@@ -1,6 +1,6 @@
 """Whisper through faster-whisper (CTranslate2, int8): tiny.en, the zero-setup English default, or base.
 
-On every path a decode writes at most ``checks.token_cap`` tokens (~5 a second of audio), so a loop costs
+On every path a decode writes at most ``checks.token_cap`` tokens (~8 a second of audio), so a loop costs
 tens of milliseconds, not seconds. A result that runs away (``checks.runaway_reason``: compresses like a
 loop, a phrase three times over, over 6 words a second) is decoded again with temperature fallback; if that
 runs away too, the text is dropped and the transcript says why (the worker sends ``stt_rejected``). A
