@@ -108,11 +108,21 @@ class ChannelMedia:
         self._stopped = False
         self._frame_waiters: list[tuple[int, gevent.event.Event]] = []
         self._echo = _EchoPath(echo, rate) if echo is not None else None
+        self.max_late_ms = 0.0
+        """The most a frame was produced after its due time (a busy process delays the clock greenlet);
+        timestamps taken on the wall clock can disagree with the recording by up to this much."""
+        self.skipped_ms = 0
+        """Time the clock skipped after a freeze: it is missing from the recording."""
 
     @property
     def samples_elapsed(self) -> int:
         """Samples (at the channel rate) since media started."""
         return self.frames_elapsed * self.frame_samples
+
+    @property
+    def clock_error_ms(self) -> float:
+        """How far a wall-clock time can be from the same moment on the recording's timeline."""
+        return self.max_late_ms + self.skipped_ms
 
     @property
     def stopped(self) -> bool:
@@ -238,9 +248,12 @@ class ChannelMedia:
             due = int((time.monotonic() - start) / FRAME_SECONDS)
             if due - done > MAX_CATCH_UP_FRAMES:
                 logger.warning("%s media clock %d frames late, skipping ahead", self.uuid, due - done)
+                self.skipped_ms += (due - done) * FRAME_MS
                 start += (due - done) * FRAME_SECONDS
                 due = done
             while done < due and not self._stopped:
+                late_ms = 1000 * (time.monotonic() - start - (done + 1) * FRAME_SECONDS)
+                self.max_late_ms = max(self.max_late_ms, late_ms)
                 self.advance_frame()
                 done += 1
             gevent.sleep(max(0.0, start + (done + 1) * FRAME_SECONDS - time.monotonic()))

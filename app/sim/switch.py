@@ -99,6 +99,12 @@ class SimCall:
         """Set at hangup (CHANNEL_HANGUP)."""
         return self.channel.hung_up
 
+    @property
+    def media_clock_error_ms(self) -> float:
+        """How far the stand-in's media clock fell behind the wall clock (0 before media started)."""
+        media = self.channel.media
+        return 0.0 if media is None else media.clock_error_ms
+
     def wait_answered(self, timeout: float) -> bool:
         """Wait for the answer; False on timeout."""
         return bool(self.channel.answered.wait(timeout))

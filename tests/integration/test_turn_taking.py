@@ -98,10 +98,13 @@ def test_talking_over_the_agent_stops_it_within_300_ms_of_the_onset(
     assert events.index("playback_paused") < events.index("barge_in")
     greeting = stack.call_log.turns(call.uuid)[0]
     assert greeting.speaker == "agent" and greeting.interrupted and greeting.heard_ms is not None
-    # What was heard is what played before the pause (the pause itself is not heard), give or take a frame.
+    # What was heard is what played before the pause (the pause itself is not heard), give or take a
+    # frame. The controller times it on the wall clock, the recording on the media clock: a busy machine
+    # delays the stand-in's clock greenlet, and that lag (measured) is allowed on top.
     started = first_sound(heard, level=64)
     assert started is not None
-    assert abs(greeting.heard_ms - (stopped - started) * 1000 // RATE) <= 250
+    allowed = 250 + call.media_clock_error_ms
+    assert abs(greeting.heard_ms - (stopped - started) * 1000 // RATE) <= allowed
     caller_turns = [t for t in stack.call_log.turns(call.uuid) if t.speaker == "caller"]
     assert caller_turns and "appointment" in caller_turns[0].text.lower()
 

@@ -19,13 +19,25 @@ def _wav(path: Path) -> np.ndarray:
         return np.frombuffer(clip.readframes(clip.getnframes()), dtype="<i2").astype(np.int16)
 
 
+NARROWBAND_SENTENCES = (
+    "Please transfer me to the billing department.",
+    "I would like to speak to someone about my bill.",
+    "Can you call me back tomorrow morning?",
+)
+
+
 def test_narrowband_speech_is_transcribed() -> None:
-    samples, rate = piper_speech("Please transfer me to the billing department.")
-    line = telephone(samples, rate)
-    result = whisper().transcribe(line, 8000)
-    # tiny.en on 8 kHz mu-law sometimes mishears one word ("place transfer me..."): allow one.
-    assert word_errors("please transfer me to the billing department", result.text) <= 1
-    assert 0.3 < result.confidence <= 1.0
+    # tiny.en on 8 kHz mu-law mishears a word now and then, and which word depends on the CPU's int8
+    # kernels ("place transfer meet to ..." on one machine, exact on another): score the set, not one line.
+    errors = total = 0
+    for sentence in NARROWBAND_SENTENCES:
+        samples, rate = piper_speech(sentence)
+        result = whisper().transcribe(telephone(samples, rate), 8000)
+        reference = sentence.lower().rstrip(".?")
+        errors += word_errors(reference, result.text)
+        total += len(reference.split())
+        assert 0.3 < result.confidence <= 1.0, result
+    assert errors / total <= 0.15, f"{errors} word errors in {total} words"
 
 
 def test_silence_and_tiny_clips_give_no_text() -> None:
