@@ -1,4 +1,4 @@
-"""API commands of the stand-in (mod_commands and mod_audio_stream's ``uuid_audio_stream``).
+"""API commands of the stand-in: mod_commands, mod_audio_stream's ``uuid_audio_stream``, mod_avmd's ``avmd``.
 
 Each command returns the text FreeSWITCH writes to its stream; actions that fire events run
 in their own greenlet so the reply is always queued before the events (fact 7).
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.sim.args import separate_blank
 from app.sim.audio_stream import AudioStreamFork
+from app.sim.avmd import Avmd
 from app.sim.channel import Channel, PrivateMessage
 from app.sim.playback import process_fh
 from app.sim.profile import is_known_cause
@@ -80,6 +81,7 @@ class Api:
     def __init__(self, switch: FakeSwitch) -> None:
         self.switch = switch
         self.started = time.time()
+        self.avmd = Avmd(switch)
         self.commands: dict[str, Command] = {
             "status": self.status,
             "show": self.show,
@@ -94,6 +96,7 @@ class Api:
             "uuid_send_dtmf": self.uuid_send_dtmf,
             "uuid_exists": self.uuid_exists,
             "uuid_audio_stream": self.uuid_audio_stream,
+            "avmd": self.avmd.api,
             "originate": self.switch.originator.originate_api,
         }
 

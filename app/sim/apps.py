@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 
+from app.sim.avmd import avmd_start_app, avmd_stop_app
 from app.sim.events import Origin
 from app.sim.outbound import run_socket_app
 
@@ -167,4 +168,6 @@ APPLICATIONS: dict[str, Application] = {
     "log": log_app,
     "playback": playback_app,
     "socket": socket_app,
+    "avmd_start": avmd_start_app,
+    "avmd_stop": avmd_stop_app,
 }
