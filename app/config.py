@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.config_turn import TurnSettings
+
 ENV_PREFIX = "CALLBRIDGE_"
 ENV_FILE_VARIABLE = f"{ENV_PREFIX}ENV_FILE"
 
@@ -35,7 +37,7 @@ class SettingsError(ValueError):
     """A setting has a bad value; the message names the environment variable and the value."""
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, TurnSettings):
     """Typed settings. Field ``esl_port`` is read from ``CALLBRIDGE_ESL_PORT``, and so on."""
 
     model_config = SettingsConfigDict(
@@ -382,7 +384,10 @@ def _read_env_file(path: Path) -> dict[str, str]:
 def _describe(exc: ValidationError, given: Mapping[str, Any]) -> str:
     problems = []
     for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "?"
+        if not error["loc"]:  # a rule over several settings: its message names them
+            problems.append(str(error["msg"]).removeprefix("Value error, "))
+            continue
+        field = str(error["loc"][0])
         variable = f"{ENV_PREFIX}{field.upper()}"
         shown = "<hidden>" if field in SECRET_FIELDS and field in given else given.get(field, "<unset>")
         problems.append(f"{variable}={shown!r}: {error['msg']}")

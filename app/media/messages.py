@@ -106,14 +106,19 @@ def partial(text: str, start_ms: float) -> Message:
     return {"type": "partial", "text": text, "start_ms": _ms(start_ms)}
 
 
-def speech_stopped(start_ms: float, end_ms: float, decided_ms: float, reason: str) -> Message:
-    return {
+def speech_stopped(
+    start_ms: float, end_ms: float, decided_ms: float, reason: str, turn: dict[str, object] | None = None
+) -> Message:
+    message: Message = {
         "type": "speech_stopped",
         "start_ms": _ms(start_ms),
         "end_ms": _ms(end_ms),
         "decided_ms": _ms(decided_ms),
         "reason": reason,
     }
+    if turn is not None:
+        message["turn"] = turn
+    return message
 
 
 def utterance(
@@ -127,7 +132,11 @@ def utterance(
     engine: str,
     reason: str,
     speculative: bool = False,
+    turn: dict[str, object] | None = None,
 ) -> Message:
+    """The final text. ``turn``: the end-of-turn decision, flattened to ``turn_silence_ms``/``turn_why``/
+    ``turn_probability`` so the call log keeps it with the turn's timings."""
+    flat = {f"turn_{key}": value for key, value in (turn or {}).items()}
     return {
         "type": "utterance",
         "text": text,
@@ -139,6 +148,7 @@ def utterance(
         "engine": engine,
         "reason": reason,
         "speculative": speculative,
+        **flat,
     }
 
 

@@ -23,6 +23,7 @@ from app import metrics
 from app.domain import CallType
 from app.media import messages
 from app.media.echo import DEFAULT_ECHO, EchoConfig, EchoGate
+from app.media.end_of_turn import EndOfTurn, TurnPredictor, turn_summary
 from app.media.meter import StreamMeter, StreamReports
 from app.media.segmenter import (
     Segmenter,
@@ -35,6 +36,7 @@ from app.media.segmenter import (
     UtteranceEnded,
 )
 from app.media.server import Send
+from app.media.turn_end import TurnEndConfig
 from app.media.wire import StreamMetadata
 from app.stt.base import RecognizerStream, SpeechRecognizer, Transcript
 from app.vad.batcher import VadBatcher, WindowResults
@@ -58,6 +60,7 @@ class _Speculate:
 class _Finish:
     event: UtteranceEnded
     decided_at: float
+    turn: dict[str, object] | None = None  # the end-of-turn decision that ended it, if one did
 
 
 _Job = _Feed | _Speculate | _Finish
@@ -77,6 +80,8 @@ class SpeechListener:
         stt_pool: gevent.threadpool.ThreadPool,
         meter: StreamMeter | None = None,
         echo: EchoConfig | None = None,
+        turn_end: TurnEndConfig | None = None,
+        turn_model: TurnPredictor | None = None,
     ) -> None:
         self.call_id = metadata.uuid
         self.send = send
@@ -95,6 +100,12 @@ class SpeechListener:
         self.vad = vad.open(self.rate, self._on_windows, f"call {self.call_id}")
         self._stream: RecognizerStream | None = recognizer.stream(self.rate) if recognizer.streaming else None
         self._speculation: tuple[float, Transcript] | None = None
+        self._partial: str | None = None  # the streaming engine's latest partial of this utterance
+        self.end_of_turn = (
+            None
+            if turn_end is None
+            else EndOfTurn(self.segmenter, turn_end, turn_model, self._handle_all, str(self.call_id))
+        )
         self._jobs: gevent.queue.Queue[_Job | None] = gevent.queue.Queue()
         self._stt_loop = gevent.spawn(self._run_stt)
         self.utterances = 0
@@ -162,8 +173,11 @@ class SpeechListener:
             events = self.segmenter.push(window, probability, echo=echo)
             if was_speaking and self._stream is not None and self.segmenter.speaking:
                 self._jobs.put(_Feed(window, self.segmenter.speech_start_ms or 0.0))
-            for event in events:
-                self._handle(event)
+            self._handle_all(events)
+
+    def _handle_all(self, events: list[SegmenterEvent]) -> None:
+        for event in events:
+            self._handle(event)
 
     def _handle(self, event: SegmenterEvent) -> None:
         if isinstance(event, SpeechOnset):
@@ -194,7 +208,11 @@ class SpeechListener:
         elif isinstance(event, SpeechPaused):
             if self._stream is None:
                 self._jobs.put(_Speculate(event))
+            if self.end_of_turn is not None:
+                self.end_of_turn.paused(event, partial=self._partial, streaming=self._stream is not None)
         else:
+            self._partial = None
+            decision = None if self.end_of_turn is None else self.end_of_turn.decision_for(event.end_ms)
             log.info(
                 "call %s: speech stopped (%s) %.0f-%.0f ms, decided at %.0f ms",
                 self.call_id,
@@ -203,8 +221,11 @@ class SpeechListener:
                 event.end_ms,
                 event.decided_ms,
             )
-            self.send(messages.speech_stopped(event.start_ms, event.end_ms, event.decided_ms, event.reason))
-            self._jobs.put(_Finish(event, time.monotonic()))
+            turn = turn_summary(decision)
+            self.send(
+                messages.speech_stopped(event.start_ms, event.end_ms, event.decided_ms, event.reason, turn)
+            )
+            self._jobs.put(_Finish(event, time.monotonic(), turn))
 
     # -- STT (one greenlet per call, blocking work in the pool) ------------------------------------
 
@@ -222,6 +243,8 @@ class SpeechListener:
                     self._finish(job)
             except Exception:
                 log.exception("call %s: speech recognition failed", self.call_id)
+                if isinstance(job, _Speculate) and self.end_of_turn is not None:
+                    self.end_of_turn.transcript(job.event.end_ms, None)
 
     def _feed(self, job: _Feed) -> None:
         chunks = [job.samples]
@@ -230,14 +253,19 @@ class SpeechListener:
         assert self._stream is not None
         partial = self.stt_pool.spawn(self._stream.accept, np.concatenate(chunks)).get()
         if partial:
+            self._partial = partial
             # Sent in job order, so a partial always comes before its utterance's final text.
             self.send(messages.partial(partial, job.start_ms))
 
     def _speculate(self, event: SpeechPaused) -> None:
         if not self._jobs.empty():
+            if self.end_of_turn is not None:
+                self.end_of_turn.transcript(event.end_ms, None)
             return  # the utterance is already over or speech resumed: the result would be stale
         transcript = self.stt_pool.spawn(self.recognizer.transcribe, event.audio, self.rate).get()
         self._speculation = (event.end_ms, transcript)
+        if self.end_of_turn is not None:
+            self.end_of_turn.transcript(event.end_ms, transcript.text)
         if transcript.text and self._jobs.empty():
             # Not final: the caller may go on. The controller prepares its reply to this meanwhile.
             self.send(messages.hypothesis(transcript.text, event.start_ms, event.end_ms))
@@ -280,6 +308,7 @@ class SpeechListener:
                 engine=self.recognizer.name,
                 reason=event.reason,
                 speculative=speculative,
+                turn=job.turn,
             )
         )
 
@@ -296,8 +325,12 @@ class SpeechWorker:
         stt_threads: int = 2,
         reports: StreamReports | None = None,
         echo: EchoConfig | None = DEFAULT_ECHO,
+        turn_ends: Callable[[CallType], TurnEndConfig | None] | None = None,
+        turn_model: TurnPredictor | None = None,
     ) -> None:
         self.vad = vad
+        self.turn_ends = turn_ends
+        self.turn_model = turn_model
         self.recognizer = recognizer
         self.profiles = profiles
         self.reports = reports
@@ -315,8 +348,13 @@ class SpeechWorker:
             stt_pool=self.stt_pool,
             meter=meter,
             echo=self.echo,
+            turn_end=None if self.turn_ends is None else self.turn_ends(metadata.call_type),
+            turn_model=self.turn_model,
         )
 
     def stop(self) -> None:
         self.vad.stop()
+        stop_model = getattr(self.turn_model, "stop", None)
+        if callable(stop_model):
+            stop_model()
         self.stt_pool.kill()

@@ -9,8 +9,9 @@ Feed it one VAD window at a time with :meth:`Segmenter.push`; it returns what ha
   speech window;
 - :class:`SpeechPaused` the first time a pause reaches ``speculate_ms`` (a hint: an STT engine that
   only transcribes whole utterances can start early and keep the result if the speech does not resume);
-- :class:`UtteranceEnded` after ``silence_ms`` of silence, at ``max_utterance_ms``, or at the end of the
-  stream, with the audio (from ``preroll_ms`` before the speech to a short tail after it).
+- :class:`UtteranceEnded` after ``silence_ms`` of silence (or the pause limit the caller set for this
+  pause with :meth:`Segmenter.set_pause_limit`: the end-of-turn policy's), at ``max_utterance_ms``, or at
+  the end of the stream, with the audio (from ``preroll_ms`` before the speech to a short tail after it).
 
 The threshold adapts: a running estimate of the VAD probability and energy of the background (the noise
 floor) raises the start threshold on noisy lines, and while the agent is speaking (echo-guard mode) a
@@ -123,6 +124,7 @@ class Segmenter:
         self._paused_sent = False
         self._voiced_chunks = 0  # chunks up to the last voiced window
         self._onset_sent = False
+        self._pause_limit_ms: float | None = None  # this pause's end silence; None: profile.silence_ms
 
     # -- what the controller tells us -------------------------------------------------------------
 
@@ -159,6 +161,28 @@ class Segmenter:
     def speech_start_ms(self) -> float | None:
         """Start of the speech being heard (candidate or started), None in silence."""
         return self._speech_start_ms
+
+    @property
+    def pause_end_ms(self) -> float | None:
+        """Where the current pause began (the end of the last speech), None unless speech has paused."""
+        if not self._started or self._now_ms <= self._last_voice_end_ms:
+            return None
+        return self._last_voice_end_ms
+
+    @property
+    def end_silence_ms(self) -> float:
+        """The silence that ends the utterance in the current pause."""
+        return self.profile.silence_ms if self._pause_limit_ms is None else self._pause_limit_ms
+
+    def set_pause_limit(self, silence_ms: float) -> list[SegmenterEvent]:
+        """End the current pause's utterance after ``silence_ms`` of silence instead of ``silence_ms`` of the
+        profile (until speech resumes); if that much silence has passed already, it ends now."""
+        if self.pause_end_ms is None:
+            return []
+        self._pause_limit_ms = silence_ms
+        if self._now_ms - self._last_voice_end_ms >= silence_ms:
+            return [self._end("silence")]
+        return []
 
     def current_audio(self) -> np.ndarray:
         """The audio of the utterance so far, pre-roll included."""
@@ -231,6 +255,7 @@ class Segmenter:
             self._voiced_chunks = len(self._chunks)
             self._last_voice_end_ms = self._now_ms
             self._paused_sent = False
+            self._pause_limit_ms = None
             events.extend(self._maybe_started())
         silence = self._now_ms - self._last_voice_end_ms
         if not self._started:
@@ -241,7 +266,7 @@ class Segmenter:
         if self._now_ms - self._speech_start_ms >= self.profile.max_utterance_ms:
             events.append(self._end("max_length"))
             return events
-        if silence >= self.profile.silence_ms:
+        if silence >= self.end_silence_ms:
             events.append(self._end("silence"))
         elif silence >= self.profile.speculate_ms and not self._paused_sent and silence > 0:
             self._paused_sent = True
@@ -310,6 +335,7 @@ class Segmenter:
         self._started = False
         self._paused_sent = False
         self._onset_sent = False
+        self._pause_limit_ms = None
         self._chunks = []
         self._voiced_chunks = 0
         self._voiced_ms = 0.0

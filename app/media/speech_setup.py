@@ -1,4 +1,4 @@
-"""Builds the media worker's speech pipeline from settings: VAD, segmenter profiles, STT engine."""
+"""Builds the media worker's speech pipeline from settings: VAD, segmenter profiles, end of turn, STT."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.media.echo import EchoConfig
 from app.media.meter import StreamReports
 from app.media.pipeline import SpeechWorker
 from app.media.segmenter import SegmenterProfile
+from app.media.turn_end import TurnEndConfig
 from app.stt.base import SpeechRecognizer
 from app.vad.batcher import VadBatcher
 from app.vad.silero import shared_model
@@ -36,6 +37,21 @@ def profiles_from(settings: Settings) -> dict[CallType, SegmenterProfile]:
         CallType.WEBRTC: replace(
             common, threshold=settings.vad_webrtc_threshold, silence_ms=settings.vad_webrtc_silence_ms
         ),
+    }
+
+
+def turn_ends_from(settings: Settings) -> dict[CallType, TurnEndConfig] | None:
+    """The end-of-turn silences per call type, or None when the fixed silence alone ends a turn."""
+    if settings.turn_detection == "silence":
+        return None
+    return {
+        call_type: TurnEndConfig(
+            finished_ms=getattr(settings, f"turn_{kind}_finished_ms"),
+            doubtful_ms=getattr(settings, f"turn_{kind}_doubtful_ms"),
+            unfinished_ms=getattr(settings, f"turn_{kind}_unfinished_ms"),
+            finished_above=settings.turn_finished_above,
+        )
+        for call_type, kind in ((CallType.SIP, "sip"), (CallType.WEBRTC, "webrtc"))
     }
 
 
@@ -76,7 +92,13 @@ def speech_worker_from(settings: Settings, reports: StreamReports | None = None)
     vad = VadBatcher(shared_model(settings.vad_model_path), max_batch=settings.vad_max_batch)
     recognizer = recognizer_from(settings)
     profiles = profiles_from(settings)
-    log.info("media worker: Silero VAD, %s STT", recognizer.name)
+    turn_ends = turn_ends_from(settings)
+    turn_model = None
+    if settings.turn_detection == "smart":
+        from app.turn.batcher import TurnBatcher  # noqa: PLC0415 - loads the model
+
+        turn_model = TurnBatcher.beside(vad)
+    log.info("media worker: Silero VAD, %s STT, end of turn by %s", recognizer.name, settings.turn_detection)
     return SpeechWorker(
         vad,
         recognizer,
@@ -84,4 +106,6 @@ def speech_worker_from(settings: Settings, reports: StreamReports | None = None)
         stt_threads=settings.stt_threads,
         reports=reports,
         echo=echo_config_from(settings),
+        turn_ends=None if turn_ends is None else turn_ends.get,
+        turn_model=turn_model,
     )

@@ -171,5 +171,8 @@ def edit_distance(said: Sequence[str], heard: Sequence[str]) -> int:
     for i in range(1, len(said) + 1):
         previous, row[0] = row[0], i
         for j in range(1, len(heard) + 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (said[i - 1] != heard[j - 1]))
+            previous, row[j] = (
+                row[j],
+                min(row[j] + 1, row[j - 1] + 1, previous + (said[i - 1] != heard[j - 1])),
+            )
     return row[-1]
