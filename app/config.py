@@ -164,6 +164,8 @@ class Settings(BaseSettings, TurnSettings):
     vad_webrtc_threshold: float = Field(default=0.5, gt=0, lt=1)
     vad_webrtc_silence_ms: int = Field(default=300, ge=60)
     vad_min_speech_ms: int = Field(default=250, ge=0)
+    # A shorter burst still counts if this long and Silero is at least 0.9 sure (a clipped "yes"); 0: off.
+    vad_short_answer_ms: int = Field(default=120, ge=0)
     vad_preroll_ms: int = Field(default=300, ge=0)
     vad_max_utterance_ms: int = Field(default=20_000, ge=1000)
     # Echo guard, while the agent speaks: a barge-in needs this probability and this much speech.

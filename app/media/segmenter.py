@@ -50,6 +50,11 @@ class SegmenterProfile:
     # A window must be this many dB above the background's energy to start speech.
     energy_gate_db: float = 3.0
     speculate_ms: int = 100
+    # A one-word answer over a G.711 line ("yes" without its "s") can be shorter than min_speech_ms: a
+    # candidate of at least this much voiced speech that Silero was this sure of is kept (0: off).
+    # Not over the agent, where echo_min_speech_ms rules.
+    short_answer_ms: int = 120
+    short_answer_probability: float = 0.9
 
 
 def profile_for(call_type: CallType, sip: SegmenterProfile, webrtc: SegmenterProfile) -> SegmenterProfile:
@@ -120,6 +125,7 @@ class Segmenter:
         self._speech_start_ms: float | None = None  # first voiced window of the candidate/utterance
         self._last_voice_end_ms = 0.0
         self._voiced_ms = 0.0
+        self._peak_probability = 0.0
         self._started = False  # SpeechStarted has been emitted
         self._paused_sent = False
         self._voiced_chunks = 0  # chunks up to the last voiced window
@@ -232,6 +238,7 @@ class Segmenter:
             self._chunks = [*self._preroll, window]
             self._voiced_chunks = len(self._chunks)
             self._voiced_ms = duration
+            self._peak_probability = probability
             self._last_voice_end_ms = self._now_ms
             self._clear_preroll()
             started = self._maybe_started()
@@ -252,6 +259,7 @@ class Segmenter:
         events: list[SegmenterEvent] = []
         if probability >= self.continue_threshold:
             self._voiced_ms += duration
+            self._peak_probability = max(self._peak_probability, probability)
             self._voiced_chunks = len(self._chunks)
             self._last_voice_end_ms = self._now_ms
             self._paused_sent = False
@@ -259,10 +267,14 @@ class Segmenter:
             events.extend(self._maybe_started())
         silence = self._now_ms - self._last_voice_end_ms
         if not self._started:
-            # A candidate that goes quiet before reaching the minimum length was a click or a cough.
-            if silence >= min(self.profile.silence_ms, _CANDIDATE_GAP_MS[self.playback]):
+            if silence < min(self.profile.silence_ms, _CANDIDATE_GAP_MS[self.playback]):
+                return events
+            if not self._is_short_answer():
+                # A candidate that goes quiet before reaching the minimum length was a click or a cough.
                 events.extend(self._drop_candidate())
-            return events
+                return events
+            self._started = True
+            events.append(SpeechStarted(self._speech_start_ms))
         if self._now_ms - self._speech_start_ms >= self.profile.max_utterance_ms:
             events.append(self._end("max_length"))
             return events
@@ -281,6 +293,16 @@ class Segmenter:
         self._started = True
         assert self._speech_start_ms is not None
         return [SpeechStarted(self._speech_start_ms)]
+
+    def _is_short_answer(self) -> bool:
+        """A short, strong voiced burst: a clipped "yes", not a cough (which Silero scores low)."""
+        p = self.profile
+        return (
+            not self.playback
+            and p.short_answer_ms > 0
+            and self._voiced_ms >= p.short_answer_ms
+            and self._peak_probability >= p.short_answer_probability
+        )
 
     def _utterance_audio(self) -> np.ndarray:
         tail_chunks = 0
@@ -339,6 +361,7 @@ class Segmenter:
         self._chunks = []
         self._voiced_chunks = 0
         self._voiced_ms = 0.0
+        self._peak_probability = 0.0
         self._clear_preroll()
 
     def _clear_preroll(self) -> None:

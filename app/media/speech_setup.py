@@ -23,6 +23,7 @@ def profiles_from(settings: Settings) -> dict[CallType, SegmenterProfile]:
     """The SIP and WebRTC segmenter profiles."""
     common = SegmenterProfile(
         min_speech_ms=settings.vad_min_speech_ms,
+        short_answer_ms=settings.vad_short_answer_ms,
         preroll_ms=settings.vad_preroll_ms,
         max_utterance_ms=settings.vad_max_utterance_ms,
         echo_threshold=settings.vad_echo_threshold,

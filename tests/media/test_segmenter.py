@@ -178,3 +178,24 @@ def test_no_onset_when_the_agent_is_silent_and_echo_windows_are_silence() -> Non
     floor = seg.noise_db
     echo = [seg.push(np.full(WINDOW, 3000, dtype=np.int16), 0.99, echo=True) for _ in range(40)]
     assert not any(echo) and seg.noise_db == floor  # echo neither starts speech nor raises the floor
+
+
+def test_a_short_strong_burst_is_a_one_word_answer_but_a_weak_one_is_not() -> None:
+    # 160 ms of speech: under min_speech_ms (250), over short_answer_ms (120).
+    seg = Segmenter(SIP, RATE)
+    events = run(seg, [(0.0, 0, 10), (0.97, 3000, 5), (0.0, 0, 30)])
+    (started,) = of(SpeechStarted, events)
+    (ended,) = of(UtteranceEnded, events)
+    assert started.start_ms == ended.start_ms == 10 * WINDOW_MS
+    assert ended.end_ms == 15 * WINDOW_MS
+    weak = Segmenter(SIP, RATE)
+    assert run(weak, [(0.0, 0, 10), (0.8, 3000, 5), (0.0, 0, 30)]) == []  # Silero unsure: a cough
+    off = Segmenter(SegmenterProfile(threshold=0.6, silence_ms=500, short_answer_ms=0), RATE)
+    assert run(off, [(0.0, 0, 10), (0.97, 3000, 5), (0.0, 0, 30)]) == []
+
+
+def test_over_the_agent_a_short_burst_stays_a_backchannel() -> None:
+    seg = Segmenter(SIP, RATE)
+    seg.set_playback(True)
+    events = run(seg, [(0.0, 0, 10), (0.97, 3000, 5), (0.0, 0, 30)])
+    assert [type(e) for e in events] == [SpeechOnset, SpeechCancelled]
