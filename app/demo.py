@@ -13,6 +13,7 @@ from rich.console import Console
 
 from app.config import Settings
 from app.dialog.factory import DialogBrain
+from app.media.speechset import speech_span
 from app.report import print_call_detail
 from app.sim.switch import FakeSwitch, LineEcho
 from app.store import upgrade
@@ -35,25 +36,46 @@ class DemoResult:
     caller_streamed_s: float
 
 
+Clause = str | int
+"""Words to say, or a pause in milliseconds."""
+Line = str | tuple[Clause, ...]
+
 # What the demo caller says and when (seconds after the answer), timed to the booking flow's prompts.
-CALLER_SCRIPT = (
-    (7.5, "I would like to book an appointment for tomorrow morning, please."),
-    (19.5, "Yes, please."),
-    (25.0, "John Smith."),
+# The first answer pauses for most of a second after "for", as people do while they think: the agent
+# must wait for the rest of the sentence instead of answering "an appointment for".
+CALLER_SCRIPT: tuple[tuple[float, Line], ...] = (
+    (7.5, ("I would like to book an appointment for", 900, "tomorrow morning, please.")),
+    (20.5, "Yes, please."),
+    (27.0, "John Smith."),
 )
 
 
+def _render_line(voice: PiperTTS, line: Line, rate: int) -> np.ndarray:
+    """One line of the script at ``rate``; each clause trimmed to its speech so a pause is exactly as long."""
+    if isinstance(line, str):
+        return voice.synthesize(line).resampled(rate).samples
+    parts = []
+    for clause in line:
+        if isinstance(clause, int):
+            parts.append(np.zeros(clause * rate // 1000, dtype=np.int16))
+            continue
+        samples = voice.synthesize(clause).resampled(rate).samples
+        start, end = speech_span(samples, rate)
+        parts.append(samples[start:end])
+    return np.concatenate(parts)
+
+
 def make_caller_wav(
-    script: tuple[tuple[float, str], ...], path: Path, rate: int = 8000, tail_s: float = 12.0
+    script: tuple[tuple[float, Line], ...], path: Path, rate: int = 8000, tail_s: float = 12.0
 ) -> Path:
     """The caller's side of the call: Piper speech placed at the given times, at phone rate."""
     voice = PiperTTS(length_scale=1.1)
     track = np.zeros(0, dtype=np.int16)
-    for at_s, text in script:
+    for at_s, line in script:
         start = int(at_s * rate)
         if len(track) < start:
             track = np.concatenate([track, np.zeros(start - len(track), dtype=np.int16)])
-        track = np.concatenate([track, voice.synthesize(text).resampled(rate).samples])
+        track = np.concatenate([track, _render_line(voice, line, rate)])
     write_wav(path, Audio(np.concatenate([track, np.zeros(int(tail_s * rate), dtype=np.int16)]), rate))
     return path
 

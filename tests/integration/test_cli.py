@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -68,3 +69,15 @@ def test_the_demo_runs_a_call_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / "callbridge.db").exists()
     assert (tmp_path / "recordings" / f"{uuid.group(1)}.wav").exists()
     assert re.search(r"worker received ([1-9]\d*\.\d) s of caller audio", out)
+
+    # The caller pauses for 900 ms after "an appointment for": that is one turn, not two, and the agent
+    # answered the whole of it (read back through the CLI, as an admin would).
+    detail = subprocess.run(
+        [sys.executable, "-m", "app", "calls", "--json", "--events", uuid.group(1)], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    turns = json.loads(detail.stdout)["turns"]
+    caller = [t["text"].lower() for t in turns if t["speaker"] == "caller"]
+    assert "appointment for" in caller[0] and "tomorrow morning" in caller[0], caller
+    assert not any(t.startswith("tomorrow") for t in caller), caller
+    assert turns[2]["speaker"] == "agent" and "morning" in turns[2]["text"].lower()
