@@ -20,6 +20,7 @@ import numpy as np
 
 from app.media.segmenter import Segmenter, SegmenterEvent, SpeechPaused
 from app.media.turn_end import PendingPause, TurnEnd, TurnEndConfig
+from app.turn.batcher import TurnModelBusy
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ class EndOfTurn:
     def _predict(self, model: TurnPredictor, pending: PendingPause, audio: np.ndarray) -> None:
         try:
             probability: float | None = model.predict(audio, self.segmenter.rate)
+        except TurnModelBusy:
+            log.debug("call %s: end-of-turn model busy; deciding on the words alone", self.call_id)
+            probability = None
         except Exception:
             log.exception("call %s: end-of-turn model failed; deciding on the words alone", self.call_id)
             probability = None

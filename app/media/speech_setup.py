@@ -98,7 +98,9 @@ def speech_worker_from(settings: Settings, reports: StreamReports | None = None)
     if settings.turn_detection == "smart":
         from app.turn.batcher import TurnBatcher  # noqa: PLC0415 - loads the model
 
-        turn_model = TurnBatcher.beside(vad)
+        # Its own inference thread, not the VAD's: a batch of Smart Turn takes 60-180 ms a prediction,
+        # and the VAD of every call (barge-in, segmentation) must not wait behind it.
+        turn_model = TurnBatcher()
     log.info("media worker: Silero VAD, %s STT, end of turn by %s", recognizer.name, settings.turn_detection)
     return SpeechWorker(
         vad,

@@ -42,8 +42,17 @@ def infer_requests(
     return probabilities
 
 
+class TurnModelBusy(RuntimeError):
+    """More predictions are waiting than the model can return in time: decide this pause without it."""
+
+
 class TurnBatcher:
-    """The process's end-of-turn scheduler around one shared :class:`SmartTurnModel`."""
+    """The process's end-of-turn scheduler around one shared :class:`SmartTurnModel`.
+
+    ``max_pending`` sheds load: with that many requests already waiting, a new one is refused at once
+    (:class:`TurnModelBusy`) instead of queueing behind them, since its answer would come after the pause
+    it was asked about had been decided anyway.
+    """
 
     def __init__(
         self,
@@ -52,9 +61,12 @@ class TurnBatcher:
         max_batch: int = 8,
         threadpool: gevent.threadpool.ThreadPool | None = None,
         use_thread: bool = True,
+        max_pending: int = 32,
     ) -> None:
         self.model = model or shared_turn_model()
         self.max_batch = max_batch
+        self.max_pending = max_pending
+        self.refused = 0
         self._owns_pool = threadpool is None and use_thread
         # Not ``threadpool or ...``: an idle ThreadPool is falsy (its len is its task count).
         if threadpool is None and use_thread:
@@ -77,8 +89,12 @@ class TurnBatcher:
     def predict(self, audio: np.ndarray, rate: int) -> float:
         """Probability that the speaker has finished; blocks only the calling greenlet.
 
-        Raises what the inference raised (the caller decides how to end the turn without the model).
+        Raises what the inference raised, or :class:`TurnModelBusy` when ``max_pending`` requests are
+        already waiting (the caller decides how to end the turn without the model).
         """
+        if len(self._pending) >= self.max_pending:
+            self.refused += 1
+            raise TurnModelBusy(f"{len(self._pending)} end-of-turn predictions already waiting")
         request = _Request(np.asarray(audio).copy(), rate)
         self._pending.append(request)
         if self._loop is None or self._loop.dead:

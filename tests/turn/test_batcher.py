@@ -6,7 +6,7 @@ import gevent
 import numpy as np
 import pytest
 
-from app.turn.batcher import TurnBatcher
+from app.turn.batcher import TurnBatcher, TurnModelBusy
 from app.turn.smart_turn import SmartTurnModel, shared_turn_model
 from app.vad.batcher import VadBatcher
 from app.vad.silero import shared_model
@@ -60,5 +60,20 @@ def test_a_failed_inference_reaches_the_caller(model: SmartTurnModel) -> None:
         # (not a threshold: Piper's renders vary, and so does the probability).
         audio = spoken(SENTENCES[0][0], 16000)
         assert turns.predict(audio, 16000) == pytest.approx(model.predict(audio, 16000), abs=1e-5)
+    finally:
+        turns.stop()
+
+
+def test_a_full_queue_refuses_at_once_instead_of_answering_late(model: SmartTurnModel) -> None:
+    turns = TurnBatcher(model, use_thread=False, max_pending=2)
+    audio = spoken(SENTENCES[0][0], 16000)
+    try:
+        # Three calls pause in the same instant: the scheduler has not run yet when the third asks.
+        jobs = [gevent.spawn(turns.predict, audio, 16000) for _ in range(3)]
+        gevent.joinall(jobs, timeout=60)
+        refused = [job for job in jobs if isinstance(job.exception, TurnModelBusy)]
+        answered = [job.value for job in jobs if job.successful()]
+        assert len(refused) == 1 and turns.refused == 1
+        assert len(answered) == 2 and answered[0] == pytest.approx(answered[1], abs=1e-6)
     finally:
         turns.stop()
