@@ -59,6 +59,7 @@ class AmdConfig:
     max_words: int = 9
     total_analysis: float = 5.0
     greeting_end_silence: float = 1.2
+    after_beep: float = 0.5  # mod_avmd fires early in the beep; a machine records only once it is over
     max_greeting_wait: float = 30.0  # leave the message anyway if the greeting never seems to end
 
 
@@ -208,8 +209,14 @@ class MachineDetector:
         return any(start not in self._final and now < end + wait for start, end in self._closed.items())
 
     def greeting_over(self, now: float) -> bool:
-        """After a MACHINE verdict: may the message be left now (the beep, or the greeting's end)?"""
-        if self._beep_at is not None or now >= self.config.max_greeting_wait:
+        """After a MACHINE verdict: may the message be left now (the beep, or the greeting's end)?
+
+        mod_avmd reports a beep while it sounds (it has no event for the beep's end): the message waits
+        ``after_beep`` more, so that it is not spoken over the rest of the beep.
+        """
+        if self._beep_at is not None:
+            return now >= self._beep_at + self.config.after_beep
+        if now >= self.config.max_greeting_wait:
             return True
         return (
             not self._open

@@ -21,10 +21,24 @@ TICK_SECONDS = 0.2
 
 
 def avmd_command(uuid: str, action: str) -> str:
-    """mod_avmd's API: ``avmd <uuid> start`` (a media bug on the callee's audio) or ``stop``."""
+    """mod_avmd's API: ``avmd <uuid> stop`` removes the call's beep detector (``start`` is not enough).
+
+    FreeSWITCH 1.10.12's ``avmd <uuid> start`` replies +OK and fires ``avmd::start``, but the session
+    it makes has no detectors (the API neither copies the settings nor starts the detector threads), so
+    it never fires ``avmd::beep``: start it with :func:`avmd_start_message` instead.
+    """
     if action not in ("start", "stop"):
         raise ValueError(f"avmd action must be start or stop, not {action!r}")
     return f"avmd {commands.call_uuid(uuid)} {action}"
+
+
+def avmd_start_message() -> dict[str, str]:
+    """``sendmsg`` headers running mod_avmd's ``avmd_start`` application: a detector on the callee's audio.
+
+    The application runs in the call's session at once (nothing plays while the call is screened) and
+    fires ``avmd::beep`` once when it hears a beep; ``avmd <uuid> stop`` removes it.
+    """
+    return dict(commands.execute("avmd_start")[1])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from app.control.callinfo import (
 )
 from app.control.dialogue import Dialogue
 from app.control.phase import Phase
-from app.control.screening import TICK_SECONDS, MachineScreen, Screened, avmd_command
+from app.control.screening import TICK_SECONDS, MachineScreen, Screened, avmd_command, avmd_start_message
 from app.esl import commands
 from app.esl.protocol import Event
 
@@ -35,7 +35,7 @@ AUDIO_STREAM_SUBCLASSES = (
     "mod_audio_stream::disconnect",
     "mod_audio_stream::error",
 )
-AVMD_BEEP = "avmd::beep"  # mod_avmd heard a voicemail beep (started on calls screened for machines)
+AVMD_BEEP = "avmd::beep"  # mod_avmd heard a voicemail beep (avmd_start on calls screened for machines)
 CUSTOM_SUBCLASSES = (*AUDIO_STREAM_SUBCLASSES, AVMD_BEEP)
 # Messages to the worker; the stream may have just gone (hang-up) and nothing depends on them.
 NOTICE_TAGS = ("playback_on", "playback_off", "playback_started", "playback_paused", "playback_resumed")
@@ -171,8 +171,7 @@ class CallSession:
         ]
         if self.info.amd is not None:
             self.screen = MachineScreen(AmdAction(self.info.amd), at)
-            avmd = a.Api("avmd", avmd_command(self.info.uuid, "start"))
-            return [*out, avmd, a.StartTimer("amd", TICK_SECONDS)]
+            return [*out, a.SendMsg("avmd", avmd_start_message()), a.StartTimer("amd", TICK_SECONDS)]
         return out + self.dialogue.call_started(at)
 
     def _screened(self, result: Screened | None, now: datetime) -> list[a.Action]:

@@ -97,7 +97,8 @@ def test_greeting_end_is_the_silence_after_the_last_speech_or_the_beep() -> None
     beeped.feed(started(200), 0.45)
     assert not beeped.greeting_over(5.0)
     decision = beeped.beep(5.0)
-    assert beeped.greeting_over(5.0) and decision is not None and decision.verdict is Verdict.MACHINE
+    assert decision is not None and decision.verdict is Verdict.MACHINE
+    assert not beeped.greeting_over(5.4) and beeped.greeting_over(5.5)  # the rest of the beep
 
 
 def test_campaign_action_decides_what_happens_next() -> None:

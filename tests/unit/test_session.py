@@ -376,6 +376,9 @@ def test_a_human_is_greeted_after_a_short_hello(capture: tuple[Event, list[Event
     session = outbound_with_amd(capture, "hangup")
     out = session.start(NOW)
     assert not of(a.RunAgent, out) and of(a.StartTimer, out)[-1].name == "amd"
+    # mod_avmd through its application: 1.10.12's "avmd <uuid> start" API never detects a beep
+    started = {"call-command": "execute", "execute-app-name": "avmd_start"}
+    assert started in [m.headers for m in of(a.SendMsg, out)]
     session.handle(worker(events, '{"type":"speech_started","start_ms":300}'), at(0.3))
     session.handle(
         worker(
