@@ -128,6 +128,12 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Give up after this many seconds."
 )
+@click.option(
+    "--outbound",
+    is_flag=True,
+    help="Instead: dial a sample campaign (app/dialer/data/sample_contacts.csv) through the stand-in,"
+    " with live progress, then show its status.",
+)
 def demo(
     caller_text: str | None,
     caller_wav: Path | None,
@@ -139,11 +145,26 @@ def demo(
     echo_delay_ms: int,
     no_echo: bool,
     timeout: float,
+    outbound: bool,
 ) -> None:
-    """Place one inbound call through the whole stack against the FreeSWITCH stand-in and show what happened."""
+    """Place one inbound call through the whole stack against the FreeSWITCH stand-in and show what happened.
+
+    With --outbound, dial a sample campaign through it instead, as `campaign run` would.
+    """
     from app.demo import run_demo  # noqa: PLC0415
     from app.dialog.factory import build_brain  # noqa: PLC0415
 
+    echo = None if no_echo else (echo_db, echo_delay_ms)
+    if outbound:
+        from app.demo_outbound import run_outbound_demo  # noqa: PLC0415
+
+        if caller_text or caller_wav or call_type != "sip" or brain != "flow":
+            raise click.UsageError(
+                "--outbound dials the sample campaign with the scripted appointment_reminder flow;"
+                " --caller-text, --caller-wav, --call-type webrtc and --brain llm do not apply"
+            )
+        settings = _settings(no_input_timeout=6.0, max_no_input=1)
+        sys.exit(run_outbound_demo(settings, timeout=timeout, echo=echo))
     settings = _settings(no_input_timeout=6.0, max_no_input=1, brain=brain)
     if brain == "llm":
         from app.llm_check import llm_unreachable  # noqa: PLC0415
@@ -160,7 +181,7 @@ def demo(
         caller_wav=caller_wav,
         call_type=call_type,
         timeout=timeout,
-        echo=None if no_echo else (echo_db, echo_delay_ms),
+        echo=echo,
     )
     sys.exit(code)
 
