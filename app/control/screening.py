@@ -60,6 +60,10 @@ class MachineScreen:
     def _seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.origin).total_seconds())
 
+    def audio_ms(self, now: datetime) -> float:
+        """``now`` on the worker's audio timeline (its ``*_ms`` fields), as far as the controller knows."""
+        return 1000.0 * self._seconds(now)
+
     def stream_connected(self, now: datetime) -> None:
         """The media stream is up: its audio time 0 is now."""
         self.origin = max(self.answered_at, now)

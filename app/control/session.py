@@ -35,6 +35,7 @@ AUDIO_STREAM_SUBCLASSES = (
     "mod_audio_stream::disconnect",
     "mod_audio_stream::error",
 )
+GREETING_MESSAGES = ("speech_started", "partial", "hypothesis", "speech_stopped", "utterance", "stt_rejected")
 AVMD_BEEP = "avmd::beep"  # mod_avmd heard a voicemail beep (avmd_start on calls screened for machines)
 CUSTOM_SUBCLASSES = (*AUDIO_STREAM_SUBCLASSES, AVMD_BEEP)
 # Messages to the worker; the stream may have just gone (hang-up) and nothing depends on them.
@@ -75,6 +76,9 @@ class CallSession:
         self.rate = info.rate
         self.dialogue = Dialogue(self, variables or {})
         self.screen: MachineScreen | None = None
+        # Speech that began before a "human" verdict is the callee's greeting ("Hello?"), which AMD
+        # heard; its late transcript is not an answer to the agent's first words (worker audio ms).
+        self.greeting_before_ms: float | None = None
         self.log = logging.LoggerAdapter(log, {"call": info.uuid})
 
     @property
@@ -187,6 +191,8 @@ class CallSession:
             ]
         if result is None or result.next is Next.WAIT_FOR_GREETING_END:
             return [*out, a.StartTimer("amd", TICK_SECONDS)]
+        if result.next not in (Next.HANGUP, Next.LEAVE_VOICEMAIL):
+            self.greeting_before_ms = self.screen.audio_ms(now)
         self.screen = None
         out.append(a.Api("avmd", avmd_command(self.info.uuid, "stop")))
         if result.next is Next.HANGUP:
@@ -215,7 +221,15 @@ class CallSession:
             return [a.RecordEvent("worker_message_invalid", at, {"body": event.body[:500]})]
         if self.screen is not None:
             return [a.CancelTimer("amd"), *self._screened(self.screen.feed(message, at), at)]
+        if self._is_screened_greeting(message):
+            return [a.RecordEvent("greeting_heard_by_amd", at, {"type": str(message.get("type"))})]
         return self.dialogue.on_worker_message(message, at)
+
+    def _is_screened_greeting(self, message: dict[str, object]) -> bool:
+        start = message.get("start_ms")
+        if self.greeting_before_ms is None or not isinstance(start, int | float):
+            return False
+        return message.get("type") in GREETING_MESSAGES and start < self.greeting_before_ms
 
     def _on_beep(self, event: Event, at: datetime) -> list[a.Action]:
         detail = {"frequency": event.get("Frequency") or ""}

@@ -396,6 +396,33 @@ def test_a_human_is_greeted_after_a_short_hello(capture: tuple[Event, list[Event
     assert isinstance(of(a.RunAgent, out)[0].event, d.CallStarted)
 
 
+def test_the_hello_amd_heard_is_not_answered_as_the_first_reply(capture: tuple[Event, list[Event]]) -> None:
+    """The verdict can come before the greeting's transcript; that "Hello?" is not an answer to the agent."""
+    _, events = capture
+    session = outbound_with_amd(capture, "hangup")
+    session.start(NOW)
+    session.handle(worker(events, '{"type":"speech_started","start_ms":300}'), at(0.3))
+    stopped = '{"type":"speech_stopped","start_ms":300,"end_ms":900,"decided_ms":1700,"reason":"silence"}'
+    session.handle(worker(events, stopped), at(1.7))
+    out = session.handle(a.TimerFired("amd"), at(1.8))
+    assert isinstance(of(a.RunAgent, out)[0].event, d.CallStarted)
+    late = (
+        '{"type":"utterance","text":"Hello?","confidence":0.9,"start_ms":300,"end_ms":900,'
+        '"decided_ms":1900,"stt_ms":300,"engine":"whisper","reason":"silence"}'
+    )
+    out = session.handle(worker(events, late), at(2.2))
+    assert not of(a.RunAgent, out) and not of(a.RecordTurn, out)
+    assert [e.name for e in of(a.RecordEvent, out)] == ["greeting_heard_by_amd"]
+    # What the callee says after the verdict is the conversation.
+    session.handle(worker(events, '{"type":"speech_started","start_ms":4000}'), at(4.0))
+    reply = (
+        '{"type":"utterance","text":"Yes, speaking.","confidence":0.9,"start_ms":4000,"end_ms":4800,'
+        '"decided_ms":5600,"stt_ms":300,"engine":"whisper","reason":"silence"}'
+    )
+    out = session.handle(worker(events, reply), at(5.9))
+    assert [t.text for t in of(a.RecordTurn, out)] == ["Yes, speaking."]
+
+
 def test_a_machine_is_hung_up_on_or_left_a_voicemail_after_its_greeting(
     capture: tuple[Event, list[Event]],
 ) -> None:
