@@ -250,7 +250,7 @@ def export_campaign(campaign_id: str, out: Path) -> None:
     click.echo(f"wrote {count} rows to {out}")
 
 
-@click.command("call")
+@click.command("call", short_help="Call NUMBER now; the agent speaks first.")
 @click.argument("number")
 @click.option("--gateway", "gateways", multiple=True, help=GATEWAY_HELP)
 @click.option("--flow", callback=check_flow_option, help=FLOW_HELP)
