@@ -54,8 +54,10 @@ class AmdConfig:
     initial_silence: float = 2.5
     max_human_greeting: float = 2.4
     after_greeting_silence: float = 0.8
-    end_wait: float = 0.6  # the worker reports an end after its 500 ms silence, plus delivery
-    transcript_wait: float = 0.3  # after that, how long the silence rule waits for a segment's words
+    # The worker reports an end after at least 800 ms of silence (its end of turn for a finished-looking
+    # turn; 1-1.6 s when the words look unfinished): speech still going counts up to this before now.
+    end_wait: float = 0.8
+    transcript_wait: float = 0.1  # then how long the silence rule waits for the words: 0.9 s after the speech
     max_words: int = 9
     total_analysis: float = 5.0
     greeting_end_silence: float = 1.2

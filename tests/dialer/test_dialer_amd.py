@@ -38,9 +38,9 @@ def test_a_typical_answer_is_a_human_as_soon_as_its_words_are_in() -> None:
 def test_long_greeting_is_a_machine_once_its_speech_is_proven_long() -> None:
     detector = MachineDetector()
     detector.feed(started(400), 0.65)
-    # Still speaking 3.3 s in: the worker would have reported an end 0.6 s after it; 2.3 s is proven.
-    assert detector.tick(3.3) is None
-    decision = detector.tick(3.5)
+    # Still speaking 3.5 s in: the worker would have reported an end 0.8 s after it; 2.3 s is proven.
+    assert detector.tick(3.5) is None
+    decision = detector.tick(3.7)
     assert decision is not None and decision.verdict is Verdict.MACHINE and "greeting" in decision.reason
 
 

@@ -97,9 +97,9 @@ def test_the_screen_counts_audio_time_from_the_stream_connection() -> None:
     screen = MachineScreen(AmdAction.HANGUP, answered)
     screen.stream_connected(answered + timedelta(seconds=0.5))
     screen.feed(messages.speech_started(200), answered + timedelta(seconds=0.95))
-    # 3.4 s after the answer is 2.9 s of audio: 2.1 s of speech proven, not yet a machine.
-    assert screen.tick(answered + timedelta(seconds=3.4)) is None
-    result = screen.tick(answered + timedelta(seconds=3.8))
+    # 3.6 s after the answer is 3.1 s of audio: 2.1 s of speech proven, not yet a machine.
+    assert screen.tick(answered + timedelta(seconds=3.6)) is None
+    result = screen.tick(answered + timedelta(seconds=4.0))
     assert result is not None and result.next is Next.HANGUP
     assert result.decision is not None and result.decision.verdict is Verdict.MACHINE
 
