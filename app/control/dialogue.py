@@ -429,15 +429,17 @@ class Dialogue:
         return out + self._run_agent(d.NoInput(), "no_input", _us(now))
 
     def _say_goodbye(self, now: datetime) -> list[a.Action]:
+        return self.say_and_hang_up(self.session.policy.goodbye, "no_input_limit", now)
+
+    def say_and_hang_up(self, text: str, trigger: str, now: datetime) -> list[a.Action]:
+        """Stop whatever the agent was doing, say ``text`` and hang up once it has played."""
         out = self.stop()
         self.counter += 1
-        turn = AgentTurn(self.counter, "no_input_limit", _us(now), generating=False)
+        turn = AgentTurn(self.counter, trigger, _us(now), generating=False)
         self.turns[turn.number] = turn
         self.current = turn.number
         self.pending_end = d.Hangup("NORMAL_CLEARING")
-        return out + [
-            self._render(turn, sentence) for sentence in split_sentences(self.session.policy.goodbye)
-        ]
+        return out + [self._render(turn, sentence) for sentence in split_sentences(text)]
 
 
 def _number(value: object) -> float:

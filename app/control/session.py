@@ -6,7 +6,6 @@ actions and timers, and carries out what it returns. Tests drive it directly.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +23,10 @@ from app.control.callinfo import (
 from app.control.dialogue import Dialogue
 from app.control.phase import Phase
 from app.control.screening import TICK_SECONDS, MachineScreen, Screened, avmd_command, avmd_start_message
+from app.control.stream_recovery import StreamRecovery
 from app.esl import commands
 from app.esl.protocol import Event
+from app.media import messages as worker_messages
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class SessionPolicy:
 
     media_url: str
     goodbye: str = "Thank you for calling. Goodbye."
+    # Said when the caller's audio cannot be brought back to the worker (the call then ends).
+    cannot_hear: str = "Sorry, I can no longer hear you on this line. Please call us again. Goodbye."
     stream_rate: int | None = None  # None: the call's own rate (8 kHz narrowband, 16 kHz wideband)
     no_input_timeout: float = 8.0
     max_no_input: int = 3  # in a row, after which the call ends politely whatever the agent does
@@ -79,6 +82,8 @@ class CallSession:
         # Speech that began before a "human" verdict is the callee's greeting ("Hello?"), which AMD
         # heard; its late transcript is not an answer to the agent's first words (worker audio ms).
         self.greeting_before_ms: float | None = None
+        self.stream = StreamRecovery()
+        self._stream_command = ""
         self.log = logging.LoggerAdapter(log, {"call": info.uuid})
 
     @property
@@ -114,6 +119,11 @@ class CallSession:
                 return [a.RecordEvent("answer_timeout", now), *self.hangup("RECOVERY_ON_TIMER_EXPIRE")]
             case a.TimerFired(name="amd") if self.screen is not None:
                 return self._screened(self.screen.tick(now), now)
+            case a.TimerFired(name="stream_retry"):
+                return self._restart_stream(now)
+            case a.TimerFired(name="no_input") if self.stream.recovering:
+                # Deaf, not silent: the caller may be talking while the stream is restarted.
+                return [a.StartTimer("no_input", self.policy.no_input_timeout)]
             case a.TimerFired(name=name):
                 return self.dialogue.on_timer(name, now)
             case a.AgentOutput():
@@ -168,6 +178,7 @@ class CallSession:
         }
         url = f"{self.policy.media_url}/call/{self.info.uuid}"
         start_stream = commands.audio_stream_start(self.info.uuid, url, "mono", rate, metadata)
+        self._stream_command = start_stream
         out: list[a.Action] = [
             a.RecordAnswered(at),
             a.RecordEvent("CHANNEL_ANSWER", at, {"rate": self.rate}),
@@ -207,14 +218,18 @@ class CallSession:
             self.listening = True
             if self.screen is not None:
                 self.screen.stream_connected(at)
-            return [a.RecordEvent("audio_stream_connected", at), *self.dialogue.on_listening(at)]
+            name = "audio_stream_recovered" if self.stream.connected() else "audio_stream_connected"
+            return [a.RecordEvent(name, at), *self.dialogue.on_listening(at)]
         if kind in ("error", "disconnect"):
             self.listening = False
             self.log.warning("call %s: audio stream %s: %s", self.info.uuid, kind, event.body)
-            return [a.RecordEvent(f"audio_stream_{kind}", at, {"body": event.body[:500]})]
+            return [
+                a.RecordEvent(f"audio_stream_{kind}", at, {"body": event.body[:500]}),
+                *self._stream_lost(at),
+            ]
         try:
-            message = json.loads(event.body)
-        except ValueError:
+            message = worker_messages.read(event.body)  # finite numbers, no NaN, not nested too deeply
+        except worker_messages.MessageError:
             message = None
         if not isinstance(message, dict):
             self.log.warning("call %s: worker sent a bad message: %r", self.info.uuid, event.body[:200])
@@ -259,7 +274,7 @@ class CallSession:
             return []
         if result.tag == "pause":
             return self.dialogue.on_pause_result(result, now)
-        if result.tag in NOTICE_TAGS or result.tag in ("resume", "avmd"):
+        if result.tag in NOTICE_TAGS or result.tag in ("resume", "avmd", "stream_stop"):
             # A notice to the worker; the stream may have just gone (hang-up). Nothing depends on it.
             self.log.warning("call %s: %s not delivered: %s", self.info.uuid, result.tag, result.text)
             return []
@@ -271,9 +286,35 @@ class CallSession:
             out += self.hangup("NORMAL_TEMPORARY_FAILURE")
         elif result.tag == "stream":
             self.listening = False
+            out += self._stream_lost(now)
         elif result.tag == "transfer" and self.phase is Phase.TRANSFERRED:
             out += self.hangup("NORMAL_TEMPORARY_FAILURE")
         return out
+
+    def _stream_lost(self, now: datetime) -> list[a.Action]:
+        """Start the stream again after a delay, or give up: tell the caller and end the call."""
+        if self.phase is not Phase.ACTIVE or not self._stream_command:
+            return []
+        delay = self.stream.lost()
+        if delay is not None:
+            return [a.StartTimer("stream_retry", delay)]
+        self.log.error("call %s: the audio stream could not be restarted; ending the call", self.info.uuid)
+        return [
+            a.RecordEvent("audio_stream_given_up", now, {"attempts": len(self.stream.delays)}),
+            *self.dialogue.say_and_hang_up(self.policy.cannot_hear, "stream_lost", now),
+        ]
+
+    def _restart_stream(self, now: datetime) -> list[a.Action]:
+        if self.phase is not Phase.ACTIVE or self.listening:
+            return []
+        detail = {"attempt": self.stream.attempts}
+        # After ::disconnect mod_audio_stream keeps its media bug, and start refuses while one is
+        # attached: stop it first (after ::error there is none, and the stop's -ERR is expected).
+        return [
+            a.RecordEvent("audio_stream_restart", now, detail),
+            a.Api("stream_stop", commands.audio_stream_stop(self.info.uuid)),
+            a.Api("stream", self._stream_command),
+        ]
 
     def _on_connection_lost(self, reason: str, now: datetime) -> list[a.Action]:
         transferred = self.phase is Phase.TRANSFERRED

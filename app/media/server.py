@@ -7,6 +7,7 @@ that ``listener_factory`` builds for it, so one slow or broken stream never touc
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from typing import Protocol
 
@@ -175,6 +176,14 @@ class _Stream:
             pass
         self.closed = True
 
+    def shut_down(self) -> None:
+        """The worker is going away: a close frame, then the socket is shut so ``serve`` ends."""
+        self._close(1001, "worker shutting down")
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _finish(self, reason: str) -> None:
         self.closed = True
         if self.listener is not None:
@@ -199,6 +208,7 @@ class MediaServer:
         self.factory = listener_factory
         self.idle_timeout = idle_timeout
         self._server = gevent.server.StreamServer((host, port), self._handle)
+        self._streams: set[_Stream] = set()
 
     def start(self) -> None:
         self._server.start()
@@ -210,7 +220,16 @@ class MediaServer:
         return str(host), int(port)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, then close every open stream (1001 "going away"): mod_audio_stream fires
+        ``::disconnect`` on each call, whose controller then starts its stream again."""
         self._server.stop(timeout=timeout)
+        for stream in list(self._streams):
+            stream.shut_down()
 
     def _handle(self, sock: gevent.socket.socket, _address: object) -> None:
-        _Stream(sock, self.factory, self.idle_timeout).serve()
+        stream = _Stream(sock, self.factory, self.idle_timeout)
+        self._streams.add(stream)
+        try:
+            stream.serve()
+        finally:
+            self._streams.discard(stream)

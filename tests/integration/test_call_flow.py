@@ -122,7 +122,7 @@ def test_dropped_esl_socket_leaves_a_complete_record_and_other_calls_go_on(
     assert good is not None and good.state == "ended" and good.hangup_cause == "NORMAL_CLEARING"
 
 
-def test_worker_unreachable_is_recorded_and_the_call_still_ends_cleanly(
+def test_worker_unreachable_is_retried_then_the_caller_is_told_and_the_call_ends(
     settings, switch: FakeSwitch, caller_wav: Path  # type: ignore[no-untyped-def]
 ) -> None:
     from app.store import upgrade  # noqa: PLC0415
@@ -144,7 +144,14 @@ def test_worker_unreachable_is_recorded_and_the_call_still_ends_cleanly(
         assert stack.controller_finished(call.uuid, timeout=10)
         record = stack.call_log.get_call(call.uuid)
         assert record is not None and record.state == "ended"
-        assert "audio_stream_error" in names(stack, call.uuid)
+        assert record.hangup_cause == "NORMAL_CLEARING"
+        seen = names(stack, call.uuid)
+        # mod_audio_stream does not reconnect: the controller starts the stream again, then gives up
+        # and tells the caller, instead of leaving them talking to nobody until the no-input rule.
+        assert seen.count("audio_stream_restart") == 4 and seen.count("audio_stream_error") == 5, seen
+        assert "audio_stream_given_up" in seen and "audio_stream_connected" not in seen
+        said = [t.text for t in stack.call_log.turns(call.uuid) if t.speaker == "agent"]
+        assert any("can no longer hear you" in text for text in said), said
     finally:
         stack.stop()
 
