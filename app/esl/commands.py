@@ -19,13 +19,13 @@ from app.domain import CallId, parse_call_id
 StreamMix = Literal["mono", "mixed", "stereo"]
 EventFormat = Literal["plain", "json"]
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_.:@+#*/=-]+$")
-_EVENT_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_SUBCLASS = re.compile(r"^[A-Za-z0-9_]+::[A-Za-z0-9_.]+$")
-_HANGUP_CAUSE = re.compile(r"^[A-Z][A-Z_]*$")
-_DTMF = re.compile(r"^[0-9A-Da-d*#wW]+$")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_APP_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:@+#*/=-]+\Z")
+_EVENT_NAME = re.compile(r"^[A-Z][A-Z0-9_]*\Z")
+_SUBCLASS = re.compile(r"^[A-Za-z0-9_]+::[A-Za-z0-9_.]+\Z")
+_HANGUP_CAUSE = re.compile(r"^[A-Z][A-Z_]*\Z")
+_DTMF = re.compile(r"^[0-9A-Da-d*#wW]+\Z")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_APP_NAME = re.compile(r"^[a-z_][a-z0-9_]*\Z")
 
 
 class UnsafeValue(ValueError):
@@ -169,7 +169,7 @@ def uuid_break(uuid: str, all_queued: bool = True) -> str:
     return f"uuid_break {call_uuid(uuid)}" + (" all" if all_queued else "")
 
 
-_FILEMAN = re.compile(r"^(pause|stop|truncate|restart|(seek|speed|volume):[+-]?\d+)$")
+_FILEMAN = re.compile(r"^(pause|stop|truncate|restart|(seek|speed|volume):[+-]?\d+)\Z")
 
 
 def uuid_fileman(uuid: str, command: str) -> str:

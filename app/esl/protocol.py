@@ -145,8 +145,10 @@ def _content_length(headers: Mapping[str, str]) -> int:
     raw = headers.get("Content-Length")
     if raw is None:
         return 0
-    if not raw.isdigit():
-        raise ProtocolError(f"bad Content-Length: {raw!r}")
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses, and a length of thousands of
+    # digits would hit int()'s own limit; anything longer than MAX_BODY_BYTES's digits is too long anyway.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_BODY_BYTES)):
+        raise ProtocolError(f"bad Content-Length: {raw[:40]!r}")
     length = int(raw)
     if length > MAX_BODY_BYTES:
         raise ProtocolError(f"Content-Length {length} is over {MAX_BODY_BYTES}")
@@ -181,7 +183,7 @@ def parse_plain_event(data: bytes) -> Event:
 def parse_json_event(data: bytes) -> Event:
     try:
         obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ProtocolError(f"event body is not JSON: {data[:80]!r}") from exc
     if not isinstance(obj, dict):
         raise ProtocolError("JSON event is not an object")

@@ -7,9 +7,14 @@ and the controller side). All times are milliseconds of call audio since the str
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 
 Message = dict[str, object]
+MAX_NUMBER = 1e15
+"""No time, count or score of ours comes near this (audio ms of a 30-year call); beyond it, a number is
+garbage that would turn into inf in float arithmetic (or be refused by the call log's JSON)."""
 
 
 class MessageError(ValueError):
@@ -52,6 +57,45 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
 REASONS = ("silence", "max_length", "stream_end")
 # Why the engine withheld a decode (app/stt/checks.runaway_reason).
 REJECTIONS = ("loop", "repeated", "too_many_words")
+
+
+def read(text: str) -> Message:
+    """Parse a message as the controller receives it (the body of a ``mod_audio_stream::json`` event).
+
+    Returns a JSON object whose numbers are all finite and within ``MAX_NUMBER``, without checking it
+    against :data:`SCHEMA` (see :func:`validate`); anything else raises :class:`MessageError`. Python's
+    own ``json.loads`` accepts ``NaN``, ``Infinity`` and ``1e999`` (inf), and recurses once per nesting
+    level, so a hostile or broken sender could otherwise crash the call's arithmetic or its reader.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
+    except ValueError as exc:
+        raise MessageError(f"bad JSON: {exc}") from None
+    except RecursionError:
+        raise MessageError("JSON nested too deeply") from None
+    if not isinstance(value, dict):
+        raise MessageError(f"not a JSON object: {text[:80]!r}")
+    return value
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number we send")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+        raise ValueError(f"number {text[:40]} out of range")
+    return value
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > 16:  # before int(): a 5000-digit literal is slow to convert and refused
+        raise ValueError(f"number {text[:40]}... out of range")
+    value = int(text)
+    if abs(value) > MAX_NUMBER:
+        raise ValueError(f"number {text} out of range")
+    return value
 
 
 def validate(message: Mapping[str, object]) -> None:

@@ -19,7 +19,9 @@ from app.domain import CallId, CallType, parse_call_id
 
 MAX_FRAME_BYTES = 64 * 1024  # 2 s at 16 kHz: far above any STREAM_BUFFER_SIZE in practice
 MAX_TEXT_BYTES = 16 * 1024
-_CALL_PATH = re.compile(r"^/call/(?P<uuid>[0-9a-fA-F-]{36})/?(?:\?.*)?$")
+MAX_RATE = 48000  # mod_audio_stream resamples to at most 48 kHz (its sampling-rate argument)
+# \Z, not $: a '$' would also match before a trailing newline.
+_CALL_PATH = re.compile(r"^/call/(?P<uuid>[0-9a-fA-F-]{36})/?(?:\?.*)?\Z")
 
 
 class WireError(ValueError):
@@ -50,10 +52,7 @@ def call_id_from_path(path: str) -> CallId:
 def parse_metadata(text: str, path_call_id: CallId) -> StreamMetadata:
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise WireError("metadata frame too large")
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        raise WireError(f"metadata is not JSON: {text[:80]!r}") from None
+    obj = _load_json(text, "metadata")
     if not isinstance(obj, dict):
         raise WireError("metadata is not a JSON object")
     uuid = str(obj.get("uuid", path_call_id)).lower()
@@ -63,8 +62,8 @@ def parse_metadata(text: str, path_call_id: CallId) -> StreamMetadata:
     if raw_type not in {t.value for t in CallType}:
         raise WireError(f"unknown call_type {raw_type!r}")
     rate = obj.get("rate", 16000)
-    if not isinstance(rate, int) or rate <= 0 or rate % 8000:
-        raise WireError(f"rate must be a multiple of 8000, got {rate!r}")
+    if not isinstance(rate, int) or isinstance(rate, bool) or not 0 < rate <= MAX_RATE or rate % 8000:
+        raise WireError(f"rate must be a multiple of 8000 up to {MAX_RATE}, got {str(rate)[:20]}")
     return StreamMetadata(
         uuid=path_call_id,
         call_type=CallType(raw_type),
@@ -87,13 +86,19 @@ def parse_control(text: str) -> dict[str, object]:
     """A text frame from the controller (``send_text``): a JSON object with a ``type``."""
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise WireError("text frame too large")
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        raise WireError(f"text frame is not JSON: {text[:80]!r}") from None
+    obj = _load_json(text, "text frame")
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise WireError("text frame is not a JSON object with a type")
     return obj
+
+
+def _load_json(text: str, what: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise WireError(f"{what} is not JSON: {text[:80]!r}") from None
+    except RecursionError:  # json.loads recurses once per level: '[[[[...' is not a frame of ours
+        raise WireError(f"{what} is JSON nested too deeply") from None
 
 
 def encode_message(message: dict[str, object]) -> str:
