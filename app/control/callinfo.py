@@ -16,6 +16,9 @@ CAMPAIGN_VARIABLE = "callbridge_campaign"
 FLOW_VARIABLE = "callbridge_flow"
 AMD_VARIABLE = "callbridge_amd"
 AMD_VERDICT_VARIABLE = "callbridge_amd_verdict"
+MAX_RATE = 384_000  # the highest sampling rate any FreeSWITCH codec or resampler has
+MAX_SECONDS = 2**31 - 1  # the call log's INTEGER columns
+MAX_TIMESTAMP_US = 253_402_214_400_000_000  # 9999-12-31T00:00:00Z: datetime ends with that year
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,9 @@ def _amd_action(channel: Event) -> str | None:
 def codec_rate(channel: Event) -> int | None:
     """The rate of audio written to the caller, when the channel has negotiated a codec."""
     for key in ("Channel-Write-Codec-Rate", "variable_write_rate", "variable_rtp_use_codec_rate"):
-        raw = channel.get(key)
-        if raw and raw.isdigit() and int(raw) > 0:
-            return int(raw)
+        rate = _count(channel.get(key) or "", MAX_RATE)
+        if rate:
+            return rate
     return None
 
 
@@ -96,12 +99,23 @@ def speech_rate(codec: int | None, call_type: CallType) -> int:
 
 def event_time(event: Event, fallback: datetime) -> datetime:
     """When FreeSWITCH raised the event (``Event-Date-Timestamp``, microseconds since the epoch)."""
-    raw = event.get("Event-Date-Timestamp") or ""
-    if raw.isdigit():
-        return datetime.fromtimestamp(int(raw) / 1_000_000, tz=UTC)
-    return fallback
+    stamp = _count(event.get("Event-Date-Timestamp") or "", MAX_TIMESTAMP_US)
+    return fallback if stamp is None else datetime.fromtimestamp(stamp / 1_000_000, tz=UTC)
 
 
 def int_variable(event: Event, name: str) -> int | None:
-    raw = event.variable(name) or ""
-    return int(raw) if raw.lstrip("-").isdigit() else None
+    """A count of seconds (``billsec``, ``duration``): a whole number the call log can store, or None."""
+    return _count(event.variable(name) or "", MAX_SECONDS)
+
+
+def _count(raw: str, highest: int) -> int | None:
+    """``raw`` as a whole number in ``0..highest``, else None.
+
+    ASCII digits only: ``str.isdigit()`` also takes '²' (which ``int()`` refuses) and ``int()`` takes
+    other scripts' digits; a channel variable is whatever the dialplan or a caller's SIP headers put there.
+    """
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(highest)):
+        return None
+    value = int(text)
+    return value if value <= highest else None
