@@ -13,69 +13,58 @@ ARG FS_PREFIX=/usr/local/freeswitch
 
 ######## Stage 1: build FreeSWITCH and its modules ########
 FROM debian:bookworm AS freeswitch-build
+SHELL ["/bin/bash", "-Eeuo", "pipefail", "-c"]
 
 ARG FS_PREFIX
+# The commits of the tested source set (../shared/freeswitch-src/README.md); docker/build-freeswitch.sh
+# refuses tarballs of any other commit, and tests/config checks that its pins and these agree.
 # FreeSWITCH v1.10.12
 ARG FREESWITCH_COMMIT=a88d069d6ffb74df797bcaf001f7e63181c07a09
 # sofia-sip v1.13.17 (the minimum FreeSWITCH 1.10.12's configure accepts)
 ARG SOFIA_SIP_COMMIT=6198851a610b7889c17e2d98fb84617bc1dd7aec
-# spandsp master of 2023-06-16, the commit FreeSWITCH's Debian build instructions pin
-ARG SPANDSP_COMMIT=0d2e6ac65e0e8f53d652665a743015a88bf048d4
-# libks v2.0.6 (mod_verto needs libks2)
-ARG LIBKS_COMMIT=3bc8dd0524a865becdd98c3806735eb306fe0a73
-# mod_audio_stream ec2a781 (the commit our fixtures were captured with); its libwsc submodule is pinned
-# by that commit's tree
+# spandsp master of 2026-06-16
+ARG SPANDSP_COMMIT=0c7bcebef4f057b99832a338aafab7e379ef1395
+# libks v2.0.11 (mod_verto needs libks2; v2.0.6's CMakeLists needs a .git directory and fails from a snapshot)
+ARG LIBKS_COMMIT=bae185d56da5b36807b539af0388403e85379305
+# mod_audio_stream ec2a781 (the commit our fixtures were captured with)
 ARG MOD_AUDIO_STREAM_COMMIT=ec2a781026a1c09b0c3a6161b8b896f0b9305922
+# libwsc: mod_audio_stream's libs/libwsc submodule, pinned by that commit's tree (checked below)
+ARG LIBWSC_COMMIT=09d18e5db9243a996692261a7a0839c9c346bc47
 
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update && apt-get install -y --no-install-recommends \
-        autoconf automake build-essential ca-certificates cmake git libtool libtool-bin pkg-config \
-        nasm yasm \
-        libcurl4-openssl-dev libedit-dev libevent-dev libflac-dev libjpeg-dev libogg-dev libopus-dev \
-        libpcre3-dev libsndfile1-dev libspeex-dev libspeexdsp-dev libsqlite3-dev libssl-dev \
-        libtiff-dev libvorbis-dev uuid-dev zlib1g-dev \
-    && rm -rf /var/lib/apt/lists/*
+# git fetches the sources; docker/build-freeswitch.sh installs the build dependencies itself.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates git
 
 COPY docker/fetch-source.sh /usr/local/bin/fetch-source
 WORKDIR /usr/src
-ENV PKG_CONFIG_PATH=${FS_PREFIX}/lib/pkgconfig
-ENV LD_LIBRARY_PATH=${FS_PREFIX}/lib
 
-# The libraries go under the FreeSWITCH prefix too, so one directory carries everything to the runtime.
-RUN fetch-source https://github.com/signalwire/libks.git "$LIBKS_COMMIT" libks \
-    && cd libks \
-    && cmake . -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$FS_PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
-    && make -j"$(nproc)" && make install
+# Fetch every pinned commit, then pack each as the tarball set the build recipe takes (what
+# ../shared/freeswitch-src holds: one `git archive` per repository, and SHA256SUMS).
+RUN fetch-source https://github.com/signalwire/freeswitch.git "$FREESWITCH_COMMIT" freeswitch \
+    && fetch-source https://github.com/freeswitch/sofia-sip.git "$SOFIA_SIP_COMMIT" sofia-sip \
+    && fetch-source https://github.com/freeswitch/spandsp.git "$SPANDSP_COMMIT" spandsp \
+    && fetch-source https://github.com/signalwire/libks.git "$LIBKS_COMMIT" libks \
+    && fetch-source https://github.com/amigniter/mod_audio_stream.git "$MOD_AUDIO_STREAM_COMMIT" mod_audio_stream --submodules \
+    && test "$(git -C mod_audio_stream/libs/libwsc rev-parse HEAD)" = "$LIBWSC_COMMIT" \
+    && mkdir freeswitch-src \
+    && for pair in freeswitch:freeswitch sofia-sip:sofia-sip spandsp:spandsp libks:libks \
+                   mod_audio_stream:mod_audio_stream libwsc:mod_audio_stream/libs/libwsc; do \
+           name=${pair%%:*} tree=${pair#*:} commit=$(git -C "${pair#*:}" rev-parse HEAD); \
+           git -C "$tree" archive --format=tar.gz --prefix="$name-${commit:0:7}/" \
+               -o "/usr/src/freeswitch-src/$name-${commit:0:7}.tar.gz" "$commit"; \
+       done \
+    && (cd freeswitch-src && sha256sum -- *.tar.gz >SHA256SUMS) \
+    && rm -rf freeswitch sofia-sip spandsp libks mod_audio_stream
 
-RUN fetch-source https://github.com/freeswitch/sofia-sip.git "$SOFIA_SIP_COMMIT" sofia-sip \
-    && cd sofia-sip \
-    && ./bootstrap.sh \
-    && ./configure --prefix="$FS_PREFIX" --with-pic --with-glib=no --without-doxygen --disable-stun \
-    && make -j"$(nproc)" && make install
-
-RUN fetch-source https://github.com/freeswitch/spandsp.git "$SPANDSP_COMMIT" spandsp \
-    && cd spandsp \
-    && ./bootstrap.sh \
-    && ./configure --prefix="$FS_PREFIX" --with-pic \
-    && make -j"$(nproc)" && make install
-
-RUN fetch-source https://github.com/signalwire/freeswitch.git "$FREESWITCH_COMMIT" freeswitch
-# Build only the modules Callbridge loads (docker/modules.conf, checked against modules.conf.xml by tests).
-COPY docker/modules.conf /usr/src/freeswitch/modules.conf
-RUN cd freeswitch \
-    && ./bootstrap.sh -j \
-    && ./configure --prefix="$FS_PREFIX" \
-    && make -j"$(nproc)" && make install
-
-RUN fetch-source https://github.com/amigniter/mod_audio_stream.git "$MOD_AUDIO_STREAM_COMMIT" mod_audio_stream --submodules \
-    && cd mod_audio_stream \
-    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DUSE_TLS=ON \
-    && cmake --build build -j"$(nproc)" \
-    && cmake --install build \
+# The one build recipe, the same the tests and CI run: FreeSWITCH with the modules of docker/modules.conf
+# (checked against modules.conf.xml by tests), in the classic layout ($FS_PREFIX/mod, conf, certs, ...).
+COPY docker/build-freeswitch.sh docker/modules.conf /usr/src/recipe/
+RUN CALLBRIDGE_BUILD_DIR=/usr/src/build /usr/src/recipe/build-freeswitch.sh /usr/src/freeswitch-src "$FS_PREFIX" \
     && test -f "$FS_PREFIX/mod/mod_audio_stream.so"
 
-# The vanilla sample configuration (ClueCon, default password 1234) never reaches the runtime image.
-RUN rm -rf "$FS_PREFIX/conf" "$FS_PREFIX/include" "$FS_PREFIX/lib/pkgconfig" \
+# The vanilla sample configuration (ClueCon, users 1000-1019 with the default password, a public context
+# that transfers) never reaches the runtime image; neither do headers, static libraries or build logs.
+RUN rm -rf "$FS_PREFIX/conf" "$FS_PREFIX/include" "$FS_PREFIX/lib/pkgconfig" "$FS_PREFIX/build-logs" \
     && find "$FS_PREFIX" -name '*.la' -delete \
     && find "$FS_PREFIX" -name '*.a' -delete
 

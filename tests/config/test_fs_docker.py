@@ -61,7 +61,7 @@ def test_modules_loaded_are_the_modules_built() -> None:
     }
     lines = (REPO / "docker/modules.conf").read_text().splitlines()
     built = {line.strip().rsplit("/", 1)[-1] for line in lines if line.strip() and not line.startswith("#")}
-    assert "COPY docker/modules.conf /usr/src/freeswitch/modules.conf" in DOCKERFILE
+    assert "COPY docker/build-freeswitch.sh docker/modules.conf /usr/src/recipe/" in DOCKERFILE
     assert "amigniter/mod_audio_stream.git" in DOCKERFILE
     assert 'test -f "$FS_PREFIX/mod/mod_audio_stream.so"' in DOCKERFILE
     assert loaded == built | {"mod_audio_stream"}
@@ -102,7 +102,9 @@ def test_compose_publishes_the_rtp_range_freeswitch_uses() -> None:
     assert "5080:5080/udp" in service["ports"]
 
 
-@pytest.mark.parametrize("script", [ENTRYPOINT, FETCH_SOURCE], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script", [ENTRYPOINT, FETCH_SOURCE, REPO / "docker" / "build-freeswitch.sh"], ids=lambda p: p.name
+)
 def test_scripts_are_valid_executable_bash(script: Path) -> None:
     subprocess.run(["bash", "-n", str(script)], check=True)
     assert os.access(script, os.X_OK)
