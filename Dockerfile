@@ -93,6 +93,7 @@ COPY . /usr/src/callbridge
 RUN pip install --no-cache-dir -c /usr/src/callbridge/constraints.txt /usr/src/callbridge && rm -rf /usr/src/callbridge
 
 COPY docker/entrypoint.sh /usr/local/bin/callbridge-entrypoint
+COPY scripts/check-wss-certificate.sh /usr/local/bin/check-wss-certificate
 
 # One unprivileged user runs both processes, so the TTS spool is FreeSWITCH's to read.
 RUN useradd --system --create-home --home-dir /var/lib/callbridge --uid 10001 callbridge \
