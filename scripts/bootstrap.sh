@@ -4,7 +4,8 @@
 #
 #   scripts/bootstrap.sh          the application
 #   scripts/bootstrap.sh --test   the application, the test tools, and Debian's Chromium for the
-#                                 browser test (installed with apt-get when run as root)
+#                                 browser test and SIPp for the real-switch tier (installed with
+#                                 apt-get when run as root)
 #
 # PYTHON=/path/to/python3 picks the interpreter (default: python3 on PATH).
 set -euo pipefail
@@ -54,6 +55,8 @@ fi
 if $with_tests; then
     # The browser test drives Debian's Chromium (WebRTC through the Verto page).
     command -v chromium >/dev/null || apt_install Chromium chromium
+    # The real-switch tier (tests/realswitch, pytest --freeswitch PREFIX) calls with Debian's SIPp.
+    command -v sipp >/dev/null || apt_install SIPp sip-tester
     # The PostgreSQL tests use the server on 127.0.0.1:5432; say so early rather than in 40 failures.
     if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
         echo "bootstrap: note: no PostgreSQL answers on 127.0.0.1:5432; the store tests need it" >&2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,21 @@ from app.wiring import Stack
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "freeswitch-1.10.12"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--freeswitch PREFIX``: also run the real-switch tier (tests/realswitch) against that build."""
+    parser.addoption(
+        "--freeswitch",
+        metavar="PREFIX",
+        default=os.environ.get("CALLBRIDGE_TEST_FREESWITCH") or None,
+        help="a FreeSWITCH built by docker/build-freeswitch.sh: run the real-switch tier against it "
+        "(default: $CALLBRIDGE_TEST_FREESWITCH; without either, that tier is skipped)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "realswitch: needs a real FreeSWITCH (--freeswitch PREFIX)")
 
 
 @pytest.fixture(scope="session")
