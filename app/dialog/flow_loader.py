@@ -219,7 +219,7 @@ class _Checker:
         if isinstance(match, YamlMap) and isinstance(match.get("regex"), YamlText):
             try:
                 self.known.update(re.compile(str(match["regex"])).groupindex)
-            except re.error:
+            except (re.error, OverflowError, RecursionError):
                 pass  # reported when the route itself is checked
 
     def node(self, name: str, raw: YamlMap, defaults: YamlMap, line: int) -> Node | None:

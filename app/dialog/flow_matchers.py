@@ -46,7 +46,7 @@ def parse_matcher(spec: YamlValue, line: int, where: str, problem: Report) -> m.
         if isinstance(argument, YamlText):
             try:
                 return m.Regex(re.compile(str(argument), re.IGNORECASE))
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # 'a{99999999999}' overflows
                 problem(line, f"bad regular expression {str(argument)!r}: {exc}")
         else:
             problem(line, "'regex' needs a pattern")
@@ -80,7 +80,8 @@ def _bound(argument: YamlMap, key: str, kind: str, problem: Report) -> int | Non
     value = argument.get(key)
     if value is None:
         return None
-    if not isinstance(value, YamlText) or not value.isdigit():
+    # ASCII digits, at most 9: str.isdigit() also takes '²', which int() refuses.
+    if not isinstance(value, YamlText) or not (value.isascii() and value.isdigit()) or len(value) > 9:
         problem(argument.line_of(key), f"{key!r} in {kind!r} must be a whole number")
         return None
     return int(value)

@@ -8,12 +8,15 @@ or numbers behind the author's back; the flow loader converts the values it expe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+MAX_DEPTH = 50  # a flow nests five levels; PyYAML itself recurses and fails somewhere past ~300
+MAX_VALUES = 100_000  # a flow of a thousand nodes has a few thousand values
 
 
 class YamlText(str):
@@ -75,10 +78,36 @@ def read_yaml(text: str) -> YamlValue:
         raise YamlSyntaxError(YamlProblem(line, f"YAML syntax: {exc.problem or exc}")) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(YamlProblem(1, f"YAML: {exc}")) from None
-    return None if node is None else _convert(node)
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise YamlSyntaxError(YamlProblem(1, "YAML nested too deeply for a flow")) from None
+    return None if node is None else _Converter().convert(node, 0)
 
 
-def _convert(node: Node) -> YamlValue:
+class _Converter:
+    """Turns the node graph into values, refusing what an alias can make of it: a loop (``&a [*a]``)
+    or an exponential expansion ("billion laughs"), and nesting deeper than any flow needs."""
+
+    def __init__(self) -> None:
+        self.values = 0
+        self.open: set[int] = set()  # the nodes being converted, to catch an alias of an enclosing one
+
+    def convert(self, node: Node, depth: int) -> YamlValue:
+        line = node.start_mark.line + 1
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise YamlSyntaxError(YamlProblem(line, f"more than {MAX_VALUES} values (aliases expanding?)"))
+        if depth > MAX_DEPTH:
+            raise YamlSyntaxError(YamlProblem(line, f"nested deeper than {MAX_DEPTH} levels"))
+        if id(node) in self.open:
+            raise YamlSyntaxError(YamlProblem(line, "an alias refers to the value that contains it"))
+        self.open.add(id(node))
+        try:
+            return _convert(node, lambda child: self.convert(child, depth + 1))
+        finally:
+            self.open.discard(id(node))
+
+
+def _convert(node: Node, convert: Callable[[Node], YamlValue]) -> YamlValue:
     line = node.start_mark.line + 1
     if isinstance(node, ScalarNode):
         if node.tag == _NULL_TAG and node.value in ("", "~", "null", "Null", "NULL"):
@@ -86,7 +115,7 @@ def _convert(node: Node) -> YamlValue:
         return YamlText(str(node.value), line)
     if isinstance(node, SequenceNode):
         items = YamlList(line)
-        items.extend(_convert(child) for child in node.value)
+        items.extend(convert(child) for child in node.value)
         return items
     if isinstance(node, MappingNode):
         mapping = YamlMap(line)
@@ -99,7 +128,7 @@ def _convert(node: Node) -> YamlValue:
                 raise YamlSyntaxError(
                     YamlProblem(key_line, f"key {key!r} repeated (first on line {mapping.key_lines[key]})")
                 )
-            mapping[key] = _convert(value_node)
+            mapping[key] = convert(value_node)
             mapping.key_lines[key] = key_line
         return mapping
     raise YamlSyntaxError(YamlProblem(line, f"unsupported YAML node {type(node).__name__}"))
