@@ -110,7 +110,10 @@ def read_contacts(
         raise CsvFormatError("the file is empty") from None
     except csv.Error as exc:
         raise CsvFormatError(f"line 1: {exc}") from None
-    number_index, variable_columns = _header_names(header, number_column)
+    try:
+        number_index, variable_columns = _header_names(header, number_column)
+    except CsvFormatError as exc:  # every error names its line; the header is always line 1
+        raise CsvFormatError(f"line 1 (the header): {exc}") from None
     result = ImportResult(variable_names=[name for _, name in variable_columns])
     seen: set[str] = set()
     rows = 0
