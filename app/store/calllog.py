@@ -180,15 +180,26 @@ class CallLog:
         logger.info("call %s: %s (%s, billsec=%s)", uuid, state, hangup_cause, billsec)
 
     def add_event(
-        self, uuid: str, name: str, at: datetime, detail: Mapping[str, object] | None = None
+        self,
+        uuid: str,
+        name: str,
+        at: datetime,
+        detail: Mapping[str, object] | None = None,
+        *,
+        key: str | None = None,
     ) -> None:
-        """Append an ESL event the controller acted on; ``detail`` is stored as JSON."""
+        """Append an ESL event the controller acted on; ``detail`` is stored as JSON.
+
+        ``key`` (optional, unique across the call log) makes the append idempotent: an event already
+        written with that key is not written again.
+        """
         check_call_uuid(uuid)
         if not name:
             raise ValueError("event name must not be empty")
         check_aware("at", at)
+        check_optional_text("key", key)
         values = {"name": name, "occurred_at": at, "detail": _to_json(detail)}
-        seq = self._append(uuid, at, call_events, values, "add_event")
+        seq = self._append(uuid, at, call_events, values, "add_event", key)
         logger.debug("call %s: event %s #%d", uuid, name, seq)
 
     def add_turn(
@@ -202,9 +213,14 @@ class CallLog:
         interrupted: bool = False,
         heard_ms: int | None = None,
         timings: Mapping[str, object] | None = None,
+        key: str | None = None,
     ) -> int:
-        """Append a turn of the conversation; returns its sequence number within the call (from 1)."""
+        """Append a turn of the conversation; returns its sequence number within the call (from 1).
+
+        ``key`` makes the append idempotent as in :meth:`add_event` (the first write's number is returned).
+        """
         check_call_uuid(uuid)
+        check_optional_text("key", key)
         check_choice("speaker", speaker, SPEAKERS)
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, not {type(text).__name__}")
@@ -221,7 +237,7 @@ class CallLog:
             "timings": _to_json(timings),
         }
         first_seen = started_at or ended_at or datetime.now(UTC)
-        seq = self._append(uuid, first_seen, turns, values, "add_turn")
+        seq = self._append(uuid, first_seen, turns, values, "add_turn", key)
         logger.debug("call %s: %s turn #%d", uuid, speaker, seq)
         return seq
 
@@ -264,7 +280,7 @@ class CallLog:
             return [
                 TurnRow(
                     **{
-                        **row,
+                        **{name: value for name, value in row.items() if name != "write_key"},
                         "interrupted": bool(row["interrupted"]),
                         "timings": _from_json(uuid, row["timings"]),
                     }
@@ -273,12 +289,20 @@ class CallLog:
             ]
 
     def _append(
-        self, uuid: str, first_seen: datetime, table: sa.Table, values: dict[str, Any], action: str
+        self,
+        uuid: str,
+        first_seen: datetime,
+        table: sa.Table,
+        values: dict[str, Any],
+        action: str,
+        key: str | None,
     ) -> int:
         """Insert a row numbered max(seq)+1 within the call; returns that number.
 
         Appends to one call are serialised by locking its ``calls`` row (PostgreSQL; SQLite's
-        BEGIN IMMEDIATE already serialises writers), so two writers never pick the same number.
+        BEGIN IMMEDIATE already serialises writers), so two writers never pick the same number. With a
+        ``key`` already written for this call, nothing is inserted and that row's number is returned
+        (the unique index on ``write_key`` refuses a second row should the key turn up elsewhere).
         """
         next_seq = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).where(
             table.c.call_uuid == uuid
@@ -286,8 +310,15 @@ class CallLog:
         with self._write(uuid, action) as connection:
             _ensure_call(connection, uuid, first_seen)
             connection.execute(sa.select(calls.c.uuid).where(calls.c.uuid == uuid).with_for_update())
+            if key is not None:
+                known = connection.execute(
+                    sa.select(table.c.seq).where(table.c.call_uuid == uuid, table.c.write_key == key)
+                ).scalar_one_or_none()
+                if known is not None:
+                    logger.info("call %s: %s with key %s already written (#%d)", uuid, action, key, known)
+                    return int(known)
             seq: int = connection.execute(next_seq).scalar_one()
-            connection.execute(table.insert().values(call_uuid=uuid, seq=seq, **values))
+            connection.execute(table.insert().values(call_uuid=uuid, seq=seq, write_key=key, **values))
         return seq
 
     @contextmanager

@@ -60,12 +60,15 @@ call_events = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
     sa.Column("detail", sa.Text),
+    # The writer's idempotency key (sql/003_write_keys.sql): a replayed append with a known key is skipped.
+    sa.Column("write_key", sa.Text),
     sa.PrimaryKeyConstraint("call_uuid", "seq", name="call_events_pkey"),
     sa.ForeignKeyConstraint(
         ["call_uuid"], ["calls.uuid"], name="call_events_call_uuid_fkey", ondelete="CASCADE"
     ),
     sa.CheckConstraint("seq >= 1", name="call_events_seq_check"),
     sa.Index("call_events_occurred_at_idx", "occurred_at"),
+    sa.Index("call_events_write_key_idx", "write_key", unique=True),
 )
 
 turns = sa.Table(
@@ -80,9 +83,11 @@ turns = sa.Table(
     sa.Column("interrupted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("heard_ms", sa.Integer),
     sa.Column("timings", sa.Text),
+    sa.Column("write_key", sa.Text),
     sa.PrimaryKeyConstraint("call_uuid", "seq", name="turns_pkey"),
     sa.ForeignKeyConstraint(["call_uuid"], ["calls.uuid"], name="turns_call_uuid_fkey", ondelete="CASCADE"),
     sa.CheckConstraint("seq >= 1", name="turns_seq_check"),
     sa.CheckConstraint("speaker IN ('caller', 'agent')", name="turns_speaker_check"),
     sa.CheckConstraint("heard_ms IS NULL OR heard_ms >= 0", name="turns_heard_ms_check"),
+    sa.Index("turns_write_key_idx", "write_key", unique=True),
 )
