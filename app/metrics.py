@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from gevent.pywsgi import WSGIServer
@@ -82,6 +83,27 @@ ESL_CONNECTS = Counter(
 )
 ESL_CONNECTED = Gauge(
     "callbridge_esl_connected", "1 while the inbound ESL connection is up", registry=REGISTRY
+)
+CALL_LOG_SPOOL_DEPTH = Gauge(
+    "callbridge_call_log_spool_depth",
+    "Call-log writes in the local spool, waiting for the database to come back",
+    registry=REGISTRY,
+)
+CALL_LOG_SPOOLING = Gauge(
+    "callbridge_call_log_spooling", "1 while call-log writes go to the local spool", registry=REGISTRY
+)
+CALL_LOG_SPOOLED = Counter(
+    "callbridge_call_log_spooled",
+    "Call-log writes put in the spool (database unreachable)",
+    registry=REGISTRY,
+)
+CALL_LOG_REPLAYED = Counter(
+    "callbridge_call_log_replayed", "Spooled call-log writes replayed into the database", registry=REGISTRY
+)
+CALL_LOG_REJECTED = Counter(
+    "callbridge_call_log_rejected",
+    "Spooled call-log writes the database refused (kept in the spool's rejected table)",
+    registry=REGISTRY,
 )
 CAMPAIGN_CALLS = Gauge(
     "callbridge_campaign_contacts", "Campaign contacts by state", ["campaign", "state"], registry=REGISTRY
@@ -168,9 +190,38 @@ def campaign_progress(campaign: str, counts: Mapping[str, int]) -> None:
         CAMPAIGN_CALLS.labels(campaign=campaign, state=state).set(count)
 
 
+# -- call log ------------------------------------------------------------------------------------
+
+
+def call_log_spool(depth: int, spooling: bool) -> None:
+    """The call-log spool's depth, and whether writes are going to it."""
+    CALL_LOG_SPOOL_DEPTH.set(depth)
+    CALL_LOG_SPOOLING.set(1 if spooling else 0)
+
+
+def call_log_spooled() -> None:
+    CALL_LOG_SPOOLED.inc()
+
+
+def call_log_replayed() -> None:
+    CALL_LOG_REPLAYED.inc()
+
+
+def call_log_rejected() -> None:
+    CALL_LOG_REJECTED.inc()
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 
-ReadinessCheck = Callable[[], bool]
+
+@dataclass(frozen=True)
+class Degraded:
+    """A readiness result: ready (keep sending traffic), but working around a fault that ``detail`` names."""
+
+    detail: str
+
+
+ReadinessCheck = Callable[[], bool | Degraded]
 _StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
@@ -184,11 +235,16 @@ class MetricsApp:
         self.checks: dict[str, ReadinessCheck] = dict(checks or {})
 
     def readiness(self) -> dict[str, bool]:
-        """Each check's result; a check that raises counts as not ready."""
-        results = {}
+        """Each check's result; a check that raises counts as not ready, a degraded one as ready."""
+        return {name: not isinstance(status, bool) or status for name, status in self.statuses().items()}
+
+    def statuses(self) -> dict[str, bool | Degraded]:
+        """Each check's own result: True, False (a check that raises counts as False) or Degraded."""
+        results: dict[str, bool | Degraded] = {}
         for name, check in self.checks.items():
             try:
-                results[name] = bool(check())
+                status = check()
+                results[name] = status if isinstance(status, Degraded) else bool(status)
             except Exception:
                 log.exception("readiness check %s failed", name)
                 results[name] = False
@@ -201,11 +257,17 @@ class MetricsApp:
         if path == "/healthz":
             return _text(start_response, "200 OK", "ok\n")
         if path == "/readyz":
-            results = self.readiness()
-            body = "".join(f"{name} {'ok' if ok else 'failing'}\n" for name, ok in results.items())
-            ready = all(results.values())
+            results = self.statuses()
+            body = "".join(f"{name} {_describe(status)}\n" for name, status in results.items())
+            ready = all(status is not False for status in results.values())
             return _text(start_response, "200 OK" if ready else "503 Service Unavailable", body or "ok\n")
         return _text(start_response, "404 Not Found", "not found\n")
+
+
+def _describe(status: bool | Degraded) -> str:
+    if isinstance(status, Degraded):
+        return f"degraded ({status.detail})"
+    return "ok" if status else "failing"
 
 
 def _text(start_response: _StartResponse, status: str, body: str) -> list[bytes]:

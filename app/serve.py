@@ -11,7 +11,7 @@ import gevent.event
 from app.config import Settings
 from app.esl.inbound import Backoff, InboundClient
 from app.llm_check import llm_unreachable
-from app.metrics import MetricsServer
+from app.metrics import MetricsServer, ReadinessCheck
 from app.store import upgrade
 from app.web.server import start_web_client
 from app.wiring import Stack
@@ -40,10 +40,12 @@ def run_serve(settings: Settings) -> int:
         backoff=Backoff(settings.esl_reconnect_min_delay, settings.esl_reconnect_max_delay),
     )
     esl.start()
-    checks = {
+    checks: dict[str, ReadinessCheck] = {
         "esl": esl.connected.is_set,
         "controller": lambda: stack.outbound is not None and stack.outbound.ready.is_set(),
     }
+    if stack.recorder is not None:
+        checks["call_log"] = stack.recorder.readiness  # degraded (still ready) while writes are spooled
     metrics = (
         MetricsServer(settings.metrics_host, settings.metrics_port, checks)
         if settings.metrics_enabled

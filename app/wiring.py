@@ -18,6 +18,8 @@ from app.media.meter import StreamReports
 from app.media.server import MediaServer
 from app.media.speech_setup import speech_worker_from
 from app.store import CallLog
+from app.store.buffered import BufferedCallLog
+from app.store.spool import CallLogSpool
 from app.tts.base import SpeechSpool
 from app.tts.piper import PiperTTS
 
@@ -50,6 +52,8 @@ class Stack:
     media: MediaServer
     reports: StreamReports
     brain: DialogBrain
+    # What the controller records through: the call log, or the local spool while the database is away.
+    recorder: BufferedCallLog | None = None
     controller: CallController | None = None
     outbound: OutboundServer | None = None
     _greenlets: list[gevent.Greenlet] = field(default_factory=list)
@@ -62,7 +66,15 @@ class Stack:
         speech = SpeechSpool(PiperTTS(settings.piper_voice), settings.spool_dir)
         reports = StreamReports()
         media = MediaServer(settings.media_host, settings.media_port, speech_worker_from(settings, reports))
-        return cls(settings, call_log, speech, media, reports, brain)
+        recorder = BufferedCallLog(
+            call_log,
+            CallLogSpool(settings.call_log_spool_path),
+            write_timeout=settings.call_log_write_timeout,
+            retry_min_delay=settings.call_log_retry_min_delay,
+            retry_max_delay=settings.call_log_retry_max_delay,
+        )
+        recorder.spool.check_writable()
+        return cls(settings, call_log, speech, media, reports, brain, recorder)
 
     def start(self, *, advertise_bound_media: bool = False) -> None:
         """Start the media worker, then the controller.
@@ -78,7 +90,9 @@ class Stack:
             host, port = self.media.address
             media_url = f"ws://{host}:{port}"
         policy = policy_from(self.settings, media_url)
-        self.controller = CallController(policy, self.call_log, self.speech, self.brain)
+        if self.recorder is not None:
+            self.recorder.start()
+        self.controller = CallController(policy, self.recorder or self.call_log, self.speech, self.brain)
         self.outbound = OutboundServer(
             self.settings.controller_host,
             self.settings.controller_port,
@@ -126,6 +140,8 @@ class Stack:
         self.media.stop()
         gevent.killall(self._greenlets, timeout=5)
         self.brain.close()
+        if self.recorder is not None:
+            self.recorder.stop()
         self.call_log.close()
 
 

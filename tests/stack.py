@@ -13,6 +13,7 @@ def stack_settings(tmp_path: Path, flow: Path, **variables: str) -> Settings:
         {
             "CALLBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
             "CALLBRIDGE_SPOOL_DIR": str(tmp_path / "spool"),
+            "CALLBRIDGE_CALL_LOG_SPOOL_PATH": str(tmp_path / "call-log-spool.db"),
             "CALLBRIDGE_FLOW": str(flow),
             **{f"CALLBRIDGE_{name.upper()}": value for name, value in variables.items()},
         }

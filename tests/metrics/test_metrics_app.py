@@ -43,6 +43,21 @@ def test_a_raising_check_means_not_ready() -> None:
     assert app.readiness() == {"db": False}
 
 
+def test_a_degraded_check_is_ready_and_says_why() -> None:
+    srv = MetricsServer("127.0.0.1", 0, {"call_log": lambda: metrics.Degraded("spooling: 3 write(s) waiting")})
+    srv.start()
+    try:
+        assert http_get(base(srv) + "/readyz") == (200, "call_log degraded (spooling: 3 write(s) waiting)\n")
+        assert srv.app.readiness() == {"call_log": True}
+        metrics.call_log_spool(3, True)
+        scraped = samples(http_get(base(srv) + "/metrics")[1])
+        assert value(scraped, "callbridge_call_log_spool_depth") == 3
+        assert value(scraped, "callbridge_call_log_spooling") == 1
+    finally:
+        metrics.call_log_spool(0, False)
+        srv.stop()
+
+
 def test_turn_breakdown_lands_in_the_histogram_by_stage(server: MetricsServer) -> None:
     name = "callbridge_turn_latency_seconds"
     labels = {"call_type": "webrtc", "trigger": "utterance"}
