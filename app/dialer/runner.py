@@ -23,6 +23,7 @@ import gevent.pool
 from app import metrics
 from app.dialer.dialstring import OutboundCall, originate_command
 from app.dialer.hangups import Hangup, HangupWatch
+from app.dialer.lost_originate import LOST_CAUSE, LostOutcome, RecordedCall, lost_originate_outcome
 from app.dialer.policy import CallingWindow, Pacing, RetryPolicy, outcome_of_cause
 from app.dialer.state import AttemptState, JobResult, settle_contact
 from app.esl.protocol import Event
@@ -234,10 +235,10 @@ class Dialer:
             log.info("call %s: originate %s line %d to %s", uuid, claim.campaign_id, claim.line, claim.number)
             body = self._esl.bgapi(command).get(timeout=self._config.originate_timeout + JOB_GRACE_S)
         except Exception as exc:
-            # The originate may or may not be running: never guess, never redial.
-            log.error("call %s: originate outcome unknown: %s", uuid, exc)
+            # The originate may or may not be running: ask FreeSWITCH and the call log, never guess.
+            log.warning("call %s: originate reply lost (%s); reconciling", uuid, exc)
             self.hangups.forget(uuid)
-            self._settle_unknown(uuid, claim.attempt, claim.time_zone)
+            self._reconcile_lost(uuid, claim.attempt, claim.time_zone)
             return
         result = JobResult.parse(str(body))
         if not result.ok:
@@ -293,10 +294,7 @@ class Dialer:
             self.hangups.forget(channel)
 
     def _channel_exists(self, channel: str) -> bool:
-        try:
-            return self._esl.api(f"uuid_exists {channel}").strip() == "true"
-        except Exception:
-            return True  # cannot tell: keep waiting rather than free the slot early
+        return self._channel_state(channel) is not False  # cannot tell: keep waiting, keep the slot
 
     def _finish(
         self,
@@ -330,6 +328,38 @@ class Dialer:
             metrics.campaign_progress(self.campaign_id, self._store.counts(self.campaign_id))
         finally:
             self._changed.set()
+
+    def _reconcile_lost(self, uuid: str, attempt: int, zones: str | None) -> None:
+        """Settle an attempt whose originate reply was lost (see app/dialer/lost_originate.py)."""
+        waiter = self.hangups.expect(uuid)  # before asking, so a hangup in between is not missed
+        exists = self._channel_state(uuid) if self._esl.wait_connected(self._config.stale_after) else None
+        row = self._store.recorded_call(uuid)
+        record = None if row is None else RecordedCall(row.answered_at is not None, row.ended_at is not None)
+        outcome = lost_originate_outcome(exists, record)
+        log.warning("call %s: lost originate reconciled: %s", uuid, outcome.value)
+        if outcome is LostOutcome.FOLLOW:
+            ended = self._await_hangup(uuid, waiter)
+            answered, cause, billsec = ended.answered, ended.cause, ended.billsec
+        else:
+            self.hangups.forget(uuid)
+            answered = outcome is LostOutcome.ANSWERED
+            cause, billsec = (
+                (row.hangup_cause or "UNKNOWN", row.billsec) if row and answered else (LOST_CAUSE, None)
+            )
+        if answered:
+            self._store.mark_answered(uuid, channel_uuid=uuid, job_result="+OK reconciled", at=self._clock())
+            self._finish(uuid, AttemptState.ANSWERED, attempt, zones, cause=cause, billsec=billsec)
+        elif outcome is LostOutcome.UNKNOWN:
+            self._settle_unknown(uuid, attempt, zones)
+        else:
+            self._finish(uuid, AttemptState(outcome_of_cause(cause).value), attempt, zones, cause=cause)
+
+    def _channel_state(self, channel: str) -> bool | None:
+        """Whether FreeSWITCH has the channel; None when it cannot be asked."""
+        try:
+            return self._esl.api(f"uuid_exists {channel}").strip() == "true"
+        except Exception:
+            return None
 
     def _settle_unknown(self, uuid: str, attempt: int, zones: str | None) -> None:
         self._finish(uuid, AttemptState.UNKNOWN, attempt, zones, cause="UNKNOWN")

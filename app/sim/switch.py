@@ -181,6 +181,7 @@ class FakeSwitch:
         self._server: StreamServer | None = None
         self.listeners: list[Listener] = []
         """Open ESL connections, inbound and outbound (closed by ``stop``)."""
+        self._inbound: set[Listener] = set()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -215,13 +216,23 @@ class FakeSwitch:
     ) -> None:
         self.stop()
 
+    def drop_inbound_connections(self) -> int:
+        """Close every inbound ESL connection at once (a network blip, ``reload mod_event_socket``): the
+        calls go on, and so does the listening socket. Returns how many were closed."""
+        dropped = list(self._inbound)
+        for listener in dropped:
+            listener.close(goodbye=False)
+        return len(dropped)
+
     def _serve_inbound(self, sock: socket.socket, address: tuple[str, int]) -> None:
         logger.info("inbound ESL connection from %s:%d", address[0], address[1])
         listener = Listener(self, sock)
         self.listeners.append(listener)
+        self._inbound.add(listener)
         try:
             listener.serve()
         finally:
+            self._inbound.discard(listener)
             self.listeners.remove(listener)
 
     # ------------------------------------------------------------------ channels

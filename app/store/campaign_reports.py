@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 
 from app.store.campaign_records import AttemptRow
 from app.store.campaign_tables import campaign_attempts, campaign_contacts, campaign_rejects
+from app.store.records import CallRow
+from app.store.tables import calls
 
 
 def attempts(connection: Connection, campaign_id: str) -> list[AttemptRow]:
@@ -89,3 +91,9 @@ def result_rows(connection: Connection, campaign_id: str) -> list[dict[str, Any]
         for line, raw, reason in rejected
     ]
     return rows
+
+
+def recorded_call(connection: Connection, uuid: str) -> CallRow | None:
+    """The call log's row for ``uuid`` (the controller records every call it answers), or None."""
+    row = connection.execute(sa.select(calls).where(calls.c.uuid == uuid)).mappings().one_or_none()
+    return None if row is None else CallRow(**{name: row[name] for name in (f.name for f in fields(CallRow))})

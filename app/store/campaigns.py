@@ -45,6 +45,7 @@ from app.store.campaign_tables import (
 from app.store.engine import SQLITE_BEGIN_OPTION, create_store_engine
 from app.store.errors import SchemaNotReadyError, StoreError
 from app.store.migrate import discover_migrations, pending_migrations
+from app.store.records import CallRow
 
 logger = logging.getLogger(__name__)
 
@@ -328,6 +329,11 @@ class CampaignStore:
             connection.execute(
                 campaign_attempts.update().where(campaign_attempts.c.uuid == uuid).values(dialer_id=dialer_id)
             )
+
+    def recorded_call(self, uuid: str) -> CallRow | None:
+        """The call log's row for an attempt's uuid: did the controller ever get the call?"""
+        with self._read() as connection:
+            return campaign_reports.recorded_call(connection, uuid)
 
     # --- reports -----------------------------------------------------------------------------------------
 
