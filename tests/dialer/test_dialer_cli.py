@@ -207,7 +207,7 @@ def test_a_wrong_header_exits_with_only_the_error(env: dict[str, str | None], tm
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 1
-    assert done.stderr.strip() == f"Error: {path}: no 'phone' column in the header ['mobile', 'name']"
+    assert done.stderr.strip() == f"Error: {path}: line 1 (the header): no 'phone' column in the header ['mobile', 'name']"
 
 
 def test_number_errors_are_one_sentence(env: dict[str, str | None]) -> None:
