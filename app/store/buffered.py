@@ -17,7 +17,7 @@ harmless. A write the database refuses for its content (a constraint) is moved t
 ``rejected`` table with the reason instead of blocking the replay.
 
 Runs under gevent: the waits are bounded with ``gevent.Timeout`` (psycopg2 made cooperative by
-psycogreen, as ``python -m app`` does), and the spool's fsyncs run in gevent's thread pool.
+psycogreen, as ``python -m app`` does), and the spool's fsyncs run on a thread of its own.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any, TypeVar, cast
 import gevent
 import gevent.event
 import gevent.lock
+import gevent.threadpool
 import sqlalchemy as sa
 import tenacity
 
@@ -88,6 +89,9 @@ class BufferedCallLog:
         self._depth = 0
         self._wake = gevent.event.Event()
         self._replayer: gevent.Greenlet | None = None
+        # One thread of its own for the spool: its fsyncs never queue behind speech rendering in the hub's
+        # pool, and never stall the event loop.
+        self._pool = gevent.threadpool.ThreadPool(1)
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -113,6 +117,7 @@ class BufferedCallLog:
                 "call-log spool %s keeps %d write(s) for the next start", self.spool.path, self._depth
             )
         self.spool.close()
+        self._pool.kill()
 
     @property
     def spooling(self) -> bool:
@@ -323,10 +328,9 @@ class BufferedCallLog:
     def _report(self) -> None:
         metrics.call_log_spool(self._depth, self._spooling)
 
-    @staticmethod
-    def _in_pool(function: Callable[..., T], *args: object) -> T:
-        """Run a spool call in gevent's thread pool, so its fsync does not stall every call's greenlet."""
-        return cast(T, gevent.get_hub().threadpool.apply(function, args))
+    def _in_pool(self, function: Callable[..., T], *args: object) -> T:
+        """Run a spool call on the spool's thread, so its fsync does not stall every call's greenlet."""
+        return cast(T, self._pool.apply(function, args))
 
 
 def _key() -> str:

@@ -7,24 +7,30 @@ call is answered and started again after the call has ended.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gevent
 import psycopg2.extensions
 import pytest
 from psycogreen.gevent import gevent_wait_callback
 
 from app.config import Settings
 from app.metrics import MetricsServer
-from app.sim.switch import FakeSwitch
-from app.store import upgrade
+from app.sim.switch import FakeSwitch, SimCall
+from app.store import CallLog, upgrade
 from app.store.buffered import BufferedCallLog
 from app.wiring import Stack
 from tests.integration.conftest import SHORT_FLOW
 from tests.integration.test_call_flow import place
-from tests.metrics.scrape import http_get
+from tests.integration.test_serve import free_port, wait_exit, wait_ready
+from tests.metrics.scrape import http_get, samples, value
 from tests.scratch_postgres import ScratchPostgres
 from tests.stack import stack_settings
 from tests.store.test_store_spool import wait_for
@@ -122,3 +128,99 @@ def test_a_call_goes_on_through_a_database_outage_and_its_record_arrives_once(
         (2, "agent", "Bye."),
     ]
     assert counting.counts["end_call"] == 1
+
+
+def readyz_when(url: str, wanted: str, timeout: float = 60.0) -> tuple[int, str]:
+    """Poll /readyz until its body contains ``wanted``; the last answer either way."""
+    answer = (0, "")
+    with gevent.Timeout(timeout, False):
+        while wanted not in answer[1]:
+            try:
+                answer = http_get(url, timeout=5)
+            except OSError:
+                pass
+            gevent.sleep(0.1)
+    return answer
+
+
+def test_serve_takes_calls_through_a_database_outage_and_replays_them(
+    switch: FakeSwitch, caller_wav: Path, scratch: ScratchPostgres, tmp_path: Path
+) -> None:
+    controller, media, metrics_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBRIDGE_")}
+    env.update(
+        {
+            "CALLBRIDGE_ESL_PORT": str(switch.esl_port),
+            "CALLBRIDGE_ESL_PASSWORD": switch.password,
+            "CALLBRIDGE_DATABASE_URL": scratch.url,
+            "CALLBRIDGE_CALL_LOG_RETRY_MAX_DELAY": "1.0",
+            "CALLBRIDGE_CONTROLLER_PORT": str(controller),
+            "CALLBRIDGE_MEDIA_PORT": str(media),
+            "CALLBRIDGE_MEDIA_URL": f"ws://127.0.0.1:{media}",
+            "CALLBRIDGE_METRICS_PORT": str(metrics_port),
+            "CALLBRIDGE_WEB_ENABLED": "false",
+            "CALLBRIDGE_FLOW": str(SHORT_FLOW),
+            "CALLBRIDGE_SPOOL_DIR": str(tmp_path / "spool"),
+            "CALLBRIDGE_NO_INPUT_TIMEOUT": "2.5",
+            "CALLBRIDGE_MAX_NO_INPUT": "1",
+        }
+    )
+    readyz = f"http://127.0.0.1:{metrics_port}/readyz"
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def place_one() -> SimCall:
+        return switch.place_call(
+            destination="+15557654321",
+            caller_id_number="+15551230000",
+            socket=f"127.0.0.1:{controller} async full",
+            variables={"call_type": "sip"},
+            caller_audio=caller_wav,
+        )
+
+    try:
+        assert wait_ready(readyz, process, timeout=90), (tmp_path / "serve.log").read_text()[-3000:]
+        first = place_one()
+        assert first.wait_answered(15)
+        scratch.stop()
+        status, body = readyz_when(readyz, "call_log degraded")
+        assert status == 200 and "call_log degraded (database unreachable, spooling" in body, body
+        second = place_one()  # a new call while the database is away
+        assert first.wait_ended(60) and second.wait_ended(60)
+        scraped = samples(http_get(f"http://127.0.0.1:{metrics_port}/metrics")[1])
+        assert value(scraped, "callbridge_call_log_spool_depth") > 0
+        assert (tmp_path / "callbridge-spool.db").exists()  # the default path, in serve's directory
+
+        scratch.start()
+        status, body = readyz_when(readyz, "call_log ok")
+        assert status == 200 and "call_log ok" in body, body
+        process.send_signal(signal.SIGTERM)
+        assert wait_exit(process, 30) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
+
+    call_log = CallLog.open(scratch.url)
+    try:
+        for call in (first, second):
+            record = call_log.get_call(call.uuid)
+            assert record is not None and (record.direction, record.state) == ("inbound", "ended")
+            assert record.hangup_cause == "NORMAL_CLEARING" and record.answered_at is not None
+            names = [event.name for event in call_log.events(call.uuid)]
+            assert [e.seq for e in call_log.events(call.uuid)] == list(range(1, len(names) + 1))
+            for once in ("CHANNEL_ANSWER", "no_input", "CHANNEL_HANGUP_COMPLETE"):
+                assert names.count(once) == 1, names
+            assert [(t.speaker, t.text) for t in call_log.turns(call.uuid)] == [
+                ("agent", "Hello. Say something."),
+                ("agent", "Bye."),
+            ]
+    finally:
+        call_log.close()
