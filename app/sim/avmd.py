@@ -22,6 +22,11 @@ Read in ``src/mod/applications/mod_avmd/mod_avmd.c`` (v1.10.12, unchanged on mas
   and a ``Total-time`` of minus the start time (the session's stop time is never set on that path).
   ``avmd_stop`` reports the real status and time.
 
+Checked on a real FreeSWITCH 1.10.12 (docker/build-freeswitch.sh, this repository's configuration): the
+replies above; an API-started session stayed silent over a 1 kHz beep; ``avmd_start`` run with
+``sendmsg`` on an async outbound socket reported it 40 ms in (``Detection-time: 2040052`` for a beep 2 s
+after the start), and each of that session's events came twice, the second copy with the channel's data.
+
 The detector itself is :class:`app.sim.tone.ToneDetector` (a steady 440-2000 Hz tone for 100 ms), not
 mod_avmd's DESA-2: the stand-in answers *whether* and roughly *when*, not with mod_avmd's exact timing.
 ``execute_on_avmd_beep`` is not run.
@@ -32,16 +37,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.sim.args import separate_blank
 from app.sim.audio_stream import switch_true
-from app.sim.channel import Channel
+from app.sim.channel import Channel, PrivateMessage
 from app.sim.events import Origin
 from app.sim.tone import Tone, ToneDetector, ToneSettings
 from app.sim.wav import Int16Array
+from app.sim.wire import Event
 
 if TYPE_CHECKING:
     from app.sim.session import Session
@@ -132,7 +139,7 @@ class AvmdSession:
             ("Detector-offset", "0"),
             ("Detector-index", "0"),
         ]
-        self.channel.spawn(self.module.fire, self.channel, EVENT_BEEP, headers)
+        self.channel.spawn(partial(self.module.fire, self.channel, EVENT_BEEP, headers, queued=True))
 
     def on_media_close(self) -> None:
         """Hangup: the bug closes without an event (SWITCH_ABC_TYPE_CLOSE)."""
@@ -149,16 +156,28 @@ class Avmd:
         self.sessions: dict[str, AvmdSession] = {}
 
     # ------------------------------------------------------------------ events
-    def fire(self, channel: Channel, subclass: str, headers: list[tuple[str, str]]) -> None:
-        """``avmd_fire_event``: Unique-ID, Call-command and the event's own headers, no channel data."""
+    def fire(self, channel: Channel, subclass: str, headers: list[tuple[str, str]], *, queued: bool) -> None:
+        """``avmd_fire_event``: Unique-ID, Call-command and the event's own headers, no channel data.
+
+        It also queues a copy to the session, which a parked session (the ``socket`` application in
+        async mode, ``park``) fires again with the channel's data: on FreeSWITCH 1.10.12 a session the
+        ``avmd_start`` application started delivers each of its events twice, the second copy with
+        ``Channel-*`` and ``variable_*`` headers. Events of a session the API started came once.
+        """
         if channel.destroyed.is_set():
             return
+        copies = [self._event(channel, subclass, headers) for _ in range(2 if queued else 1)]
+        self.switch.bus.fire(copies[0])
+        if queued:
+            channel.queue_message(PrivateMessage("event", event=copies[1]))
+
+    def _event(self, channel: Channel, subclass: str, headers: list[tuple[str, str]]) -> Event:
         event = self.switch.bus.new_event("CUSTOM", ORIGIN_AVMD, subclass=subclass)
         event.add("Unique-ID", channel.uuid)
         event.add("Call-command", "avmd")
         for name, value in headers:
             event.add(name, value)
-        self.switch.bus.fire(event)
+        return event
 
     def forget(self, session: AvmdSession) -> None:
         """The session's bug is gone (stop or hangup)."""
@@ -177,7 +196,8 @@ class Avmd:
         session = AvmdSession(self, channel, read=read, detecting=detecting, tone=self.tone)
         self.sessions[channel.uuid] = session
         session.attach()
-        channel.spawn(self.fire, channel, EVENT_START, [("Start-time", str(session.start_us))])
+        start = [("Start-time", str(session.start_us))]
+        channel.spawn(partial(self.fire, channel, EVENT_START, start, queued=detecting))
         return session
 
     # ------------------------------------------------------------------ API
@@ -243,7 +263,7 @@ class Avmd:
                 ("Stop-status", "ERROR (AVMD SESSION OBJECT NOT FOUND IN MEDIA BUG)"),
                 ("Total-time", str(-running.start_us)),
             ]
-            channel.spawn(self.fire, channel, EVENT_STOP, stop)
+            channel.spawn(partial(self.fire, channel, EVENT_STOP, stop, queued=False))
             return f"+OK\n [{uuid}] [{channel.name}] stopped\n\n"
         if command == "stop":
             return f"+ERR, avmd has not yet been started on\n [{uuid}] [{channel.name}]\n\n"
@@ -299,7 +319,7 @@ class Avmd:
         stop_us = _now_us()
         status = "DETECTED" if running.beep is not None else "NOTDETECTED"
         stop = [("Beep-Status", status), ("Total-time", str(stop_us - running.start_us))]
-        self.fire(channel, EVENT_STOP, stop)
+        self.fire(channel, EVENT_STOP, stop, queued=True)
         self.forget(running)
         running.detach()
 

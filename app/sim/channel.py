@@ -52,6 +52,9 @@ class PrivateMessage:
     cause: str = "NORMAL_CLEARING"
     lead_frames: int = 0
     """Media frames read before the command runs (``uuid_broadcast`` asks for 5: switch_ivr_broadcast)."""
+    event: Event | None = None
+    """``command="event"``: an event a module queued to the session (switch_core_session_queue_event).
+    A parked session fires it again with the channel's data (switch_ivr_park); ``uuid_break`` keeps it."""
 
 
 def now_us() -> int:
@@ -356,11 +359,20 @@ class Channel:
         self.wakeup.set()
 
     def flush_messages(self) -> int:
-        """Drop every queued private event (``uuid_break all``); returns how many."""
+        """Drop every queued private event (``uuid_break all``); returns how many.
+
+        Queued session events (``command="event"``) are another queue in FreeSWITCH: they stay.
+        """
         dropped = 0
+        kept: list[PrivateMessage] = []
         while not self.messages.empty():
-            self.messages.get_nowait()
-            dropped += 1
+            message = self.messages.get_nowait()
+            if message.command == "event":
+                kept.append(message)
+            else:
+                dropped += 1
+        for message in kept:
+            self.messages.put(message)
         return dropped
 
     def acquire_controller(self) -> None:

@@ -168,6 +168,12 @@ class Session:
         if message.command == "hangup":
             channel.hangup(message.cause)
             return
+        if message.command == "event":
+            if message.event is not None:
+                # switch_ivr_park: a queued session event goes out again, with the channel's data
+                message.event.headers += [row for row in channel.data_headers() if row[0] != "Unique-ID"]
+                channel.bus.fire(message.event)
+            return
         if message.command != "execute" or not message.app:
             logger.info("%s ignoring call-command %r", channel.uuid, message.command)
             return
