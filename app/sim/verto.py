@@ -196,7 +196,8 @@ class VertoConnection:
         try:
             answer_sdp = peer.answer(sdp)
         except Exception as error:
-            logger.exception("%s cannot answer the browser's offer", call_id)
+            # A browser's bad offer is bad input, not a bug of ours: a warning, and an error reply.
+            logger.warning("%s cannot answer the browser's offer: %s", call_id, error)
             peer.close()
             self.ws.send(rpc.error(request.id, rpc.CODE_INVALID, f"Cannot negotiate media: {error}"))
             return

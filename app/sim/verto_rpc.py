@@ -65,6 +65,8 @@ def parse(text: str) -> Request | Response:
         message = json.loads(text)
     except json.JSONDecodeError as error:
         raise VertoProtocolError(f"not JSON: {error}") from error
+    except RecursionError:  # json.loads recurses once per level of nesting
+        raise VertoProtocolError("JSON nested too deeply") from None
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
         raise VertoProtocolError("not a JSON-RPC 2.0 object")
     if "method" in message:

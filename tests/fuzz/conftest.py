@@ -6,9 +6,12 @@ The hypothesis profiles are registered (and the one in ``HYPOTHESIS_PROFILE`` lo
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 
+import gevent
+import gevent.hub
 import pytest
 
 from app.sim.switch import FakeSwitch
@@ -42,3 +45,26 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.start(advertise_bound_media=True)
     yield running
     running.stop(grace=1)
+
+
+@pytest.fixture(autouse=True)
+def no_hidden_crash(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test whose input crashed a server greenlet, or made a server log a caught exception.
+
+    A socket test only sees what comes back on the wire; a greenlet that died on its input (gevent prints
+    it and moves on) or a handler that logged a traceback and carried on is a crash all the same.
+    """
+    crashes: list[str] = []
+    original = gevent.hub.Hub.handle_error
+
+    def record(hub: gevent.hub.Hub, context: object, kind: type, value: BaseException, tb: object) -> None:
+        if not issubclass(kind, gevent.GreenletExit | SystemExit | KeyboardInterrupt):
+            crashes.append(f"{context}: {kind.__name__}: {value}")
+        original(hub, context, kind, value, tb)
+
+    monkeypatch.setattr(gevent.hub.Hub, "handle_error", record)
+    yield
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    logged = [f"{r.name}: {r.getMessage()}" for r in records if r.exc_info and r.levelno >= logging.ERROR]
+    assert not crashes, crashes
+    assert not logged, logged

@@ -23,6 +23,17 @@ from pathlib import Path
 import gevent
 import gevent.socket
 from hypothesis import HealthCheck, settings
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+from wsproto.utilities import RemoteProtocolError
 
 from app.sim.switch import FakeSwitch, SimCall
 from app.wiring import Stack
@@ -132,3 +143,86 @@ def exchange(port: int, data: bytes, *, timeout: float = 10.0) -> bytes:
                 break
             received += chunk
     return bytes(received)
+
+
+class RawWebSocket:
+    """A minimal WebSocket client (wsproto over a gevent socket) that can also send raw bytes mid-stream."""
+
+    def __init__(self, port: int, path: str, *, timeout: float = 10.0) -> None:
+        self.sock = gevent.socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.accepted: bool | None = None
+        self.texts: list[str] = []
+        self.closed_with: int | None = None
+        self._parts: list[str] = []
+        self.sock.sendall(self.ws.send(Request(host="127.0.0.1", target=path)))
+        while self.accepted is None and self._pump():
+            pass
+
+    def send_text(self, text: str) -> None:
+        self.sock.sendall(self.ws.send(TextMessage(data=text)))
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendall(self.ws.send(BytesMessage(data=data)))
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def receive_text(self) -> str | None:
+        """The next text message, or None once the server has closed."""
+        while not self.texts:
+            if self.closed_with is not None or not self._pump():
+                return None
+        return self.texts.pop(0)
+
+    def close(self) -> int | None:
+        """Send a close frame and read until the server's; returns its code (None: no close frame)."""
+        if self.closed_with is None and self.ws.state is ConnectionState.OPEN:
+            self.sock.sendall(self.ws.send(CloseConnection(code=1000)))
+        while self.closed_with is None and self._pump():
+            pass
+        self.sock.close()
+        return self.closed_with
+
+    def drain(self) -> None:
+        """Half-close and read until the server closes the connection (a server that never does fails)."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        while self._pump():
+            pass
+        self.sock.close()
+
+    def _pump(self) -> bool:
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            return False
+        except TimeoutError:
+            raise AssertionError("the WebSocket server neither answered nor closed") from None
+        if not data:
+            return False
+        try:
+            self.ws.receive_data(data)
+            for event in self.ws.events():
+                if isinstance(event, AcceptConnection):
+                    self.accepted = True
+                elif isinstance(event, RejectConnection):
+                    self.accepted = False
+                elif isinstance(event, TextMessage):
+                    self._parts.append(event.data)
+                    if event.message_finished:
+                        self.texts.append("".join(self._parts))
+                        self._parts = []
+                elif isinstance(event, CloseConnection):
+                    self.closed_with = event.code
+                    if self.ws.state is not ConnectionState.CLOSED:
+                        try:
+                            self.sock.sendall(self.ws.send(event.response()))
+                        except OSError:
+                            return False  # the server closed its end right after its close frame
+        except RemoteProtocolError:
+            return False
+        return True

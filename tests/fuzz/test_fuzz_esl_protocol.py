@@ -30,34 +30,7 @@ from app.esl.protocol import (
 )
 from app.sim import wire as sim_wire
 from tests.fuzz.fuzzing import examples
-
-# Pieces that make the fuzzer reach past the first header line: real envelope lines, separators, escapes.
-ESL_PIECES = st.sampled_from(
-    [
-        b"Content-Type: text/event-plain\n",
-        b"Content-Type: text/event-json\n",
-        b"Content-Type: command/reply\n",
-        b"Content-Type: api/response\n",
-        b"Content-Type: text/disconnect-notice\n",
-        b"Content-Length: 0\n",
-        b"Content-Length: 12\n",
-        b"Content-Length: -1\n",
-        b"Content-Length: 99999999999999999999\n",
-        b"Content-Length: \xd9\xa1\n",  # an Arabic-Indic digit: isdigit() but not ASCII
-        b"Event-Name: CHANNEL_HANGUP_COMPLETE\n",
-        b"Reply-Text: +OK\n",
-        b"variable_x: ARRAY::a|:b\n",
-        b"\n",
-        b"\n\n",
-        b"\r\n",
-        b": no name\n",
-        b"%zz%41%\n",
-        b'{"Event-Name":"CUSTOM","_body":[1,{"a":null}]}',
-        b"[" * 64,
-        b"\x00\xff\xfe",
-    ]
-)
-ESL_BYTES = st.lists(st.one_of(ESL_PIECES, st.binary(max_size=64)), max_size=24).map(b"".join)
+from tests.fuzz.strategies import ESL_BYTES
 
 
 def read_all(chunks: list[bytes]) -> tuple[list[EslMessage], bool]:

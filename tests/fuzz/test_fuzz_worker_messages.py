@@ -28,49 +28,11 @@ from app.esl.protocol import Event, MessageReader, connect_reply_event
 from app.media import messages, wire
 from app.media.messages import MessageError
 from tests.fuzz.fuzzing import examples
+from tests.fuzz.strategies import JSON_NUMBER, TEXT_FRAMES
 
 NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
 POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", goodbye="Bye now.", max_no_input=2)
 CALL_ID = wire.call_id_from_path("/call/9ab210bd-0cd1-4de6-9a00-9ff1ee2f3ed1")
-
-JSON_NUMBER = st.one_of(
-    st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0, -1, 1e308, 10**400]),
-)
-JSON_SCALAR = st.one_of(st.none(), st.booleans(), JSON_NUMBER, st.text(max_size=30))
-JSON_VALUE = st.recursive(
-    JSON_SCALAR,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
-TYPES = st.sampled_from(["speech_onset", "speech_cancelled", "speech_started", "hypothesis", "partial",
-                         "speech_stopped", "utterance", "stt_rejected", "playback", "", "x"])  # fmt: skip
-FIELDS = st.sampled_from(["start_ms", "end_ms", "decided_ms", "stt_ms", "text", "confidence", "reason",
-                          "engine", "chars", "speculative", "turn_silence_ms", "uuid", "rate",
-                          "call_type", "caller", "direction"])  # fmt: skip
-
-
-@st.composite
-def worker_like(draw: st.DrawFn) -> dict[str, object]:
-    """An object shaped like a worker message (or stream metadata), with fuzzed field values."""
-    message: dict[str, object] = {"type": draw(TYPES)}
-    for name in draw(st.lists(FIELDS, max_size=8, unique=True)):
-        message[name] = draw(st.one_of(JSON_VALUE, st.sampled_from(["silence", "loop", "Hello there."])))
-    return message
-
-
-def dumps(value: object) -> str:
-    """JSON as any sender may write it: NaN and Infinity included (Python's json reads them back)."""
-    return json.dumps(value)
-
-
-TEXT_FRAMES = st.one_of(
-    worker_like().map(dumps),
-    JSON_VALUE.map(dumps),
-    st.text(max_size=200),
-    st.sampled_from(["[" * 5000, '{"type":' * 3000, '{"type":"utterance","start_ms":1e999}']),
-)
 
 
 # --- the worker's side of the wire ----------------------------------------------------------------
