@@ -17,7 +17,7 @@ makes decodes instant in audio time, and the utterances come from the speculativ
 the trailing silence, whose own ``stt_ms`` is then about 0). What the worker said is kept
 (``--json``), so other thresholds can be tried on it without listening again (``--replay``)::
 
-    python bench/amd_eval.py --json /tmp/amd.json   # 3 conditions x every voice, about 9 min on 2 busy cores
+    python bench/amd_eval.py --json /tmp/amd.json   # 3 conditions x every voice, about 7 min on 2 busy cores
     python bench/amd_eval.py --replay /tmp/amd.json --amd max_human_greeting=3.0 --stt-delay-ms 0
     python bench/amd_eval.py --conditions all --clips
 

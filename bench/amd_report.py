@@ -134,9 +134,9 @@ def report(outcomes: Sequence[Outcome]) -> str:
             f"{_pct(_count(machines, MACHINE), len(machines))} | "
             f"{_pct(sum(o.correct_in_time for o in humans + machines), len(humans + machines))} |"
         )
-    misses = [o for o in outcomes if o.truth != NOBODY and not o.correct_in_time]
+    misses = [o for o in outcomes if o.verdict != (o.truth if o.truth != NOBODY else "unknown")]
     if misses:
-        lines += ["", f"Not correct within {WITHIN_S:.0f} s ({len(misses)}):", ""]
+        lines += ["", f"Wrong verdicts ({len(misses)}; --clips lists every call):", ""]
         lines += [f"- {_describe(o)}" for o in misses]
     return "\n".join(lines)
 
