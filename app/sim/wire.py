@@ -266,7 +266,8 @@ def _parse_head(head: str) -> Command:
 def _atoi(text: str) -> int:
     digits = ""
     for char in text.strip():
-        if not char.isdigit():
+        if char not in "0123456789":  # C's atoi: ASCII digits only (str.isdigit() takes '²' too)
             break
         digits += char
-    return int(digits) if digits else 0
+    # atoi's int overflows long before int() would refuse thousands of digits; 18 digits is past any body.
+    return int(digits[:18]) if digits else 0

@@ -214,3 +214,29 @@ def test_command_builders_refuse_or_build_one_safe_command(
     )
     assert sent_as_one_command(start)
     assert commands.audio_stream_send_text(UUID, {"text": commands.plain_text(value)})
+
+
+# --- the stand-in's side: mod_event_socket's read_packet and switch_url_encode ----------------------
+
+
+@settings(max_examples=examples(300))
+@given(data=ESL_BYTES, cut=st.integers(min_value=0, max_value=2048))
+@example(data=b"api status\nContent-Length: \xc2\xb2\n\n", cut=0)  # found by fuzzing: int("²")
+@example(data=b"api status\nContent-Length: " + b"9" * 5000 + b"\n\n", cut=0)  # over int()'s limit
+def test_the_stand_in_reads_any_client_bytes_as_commands(data: bytes, cut: int) -> None:
+    """The stand-in's inbound parser (FreeSWITCH's read_packet) never fails, however the bytes are split."""
+    whole = list(sim_wire.CommandParser().feed(data))
+    parser = sim_wire.CommandParser()
+    chunked = [*parser.feed(data[:cut]), *parser.feed(data[cut:])]
+    assert [(c.line, c.headers, c.body) for c in chunked] == [(c.line, c.headers, c.body) for c in whole]
+    for command in whole:
+        assert "\n" not in command.line
+
+
+@settings(max_examples=examples(300))
+@given(value=st.text(max_size=60))
+def test_url_encoding_is_one_line_and_decodes_back(value: str) -> None:
+    encoded = sim_wire.url_encode(value)
+    assert encoded.isascii() and not any(c in encoded for c in "\r\n :")
+    if not _has_escape(value):
+        assert sim_wire.url_decode(encoded) == value
