@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,12 +76,12 @@ def test_writes_made_while_the_database_is_down_are_replayed_in_order_once(
     assert (
         isinstance(readiness, metrics.Degraded) and f"{buffered.depth} write(s) waiting" in readiness.detail
     )
-    assert metrics.CALL_LOG_SPOOL_DEPTH._value.get() == buffered.depth
+    assert metrics.REGISTRY.get_sample_value("callbridge_call_log_spool_depth") == buffered.depth
 
     scratch.start()
     assert wait_for(lambda: not buffered.spooling)
     assert buffered.depth == 0 and buffered.readiness() is True
-    assert metrics.CALL_LOG_SPOOL_DEPTH._value.get() == 0
+    assert metrics.REGISTRY.get_sample_value("callbridge_call_log_spool_depth") == 0
     assert_recorded_once(buffered.call_log)
 
 
@@ -92,9 +91,9 @@ def test_a_hung_database_costs_a_write_one_timeout_then_the_spool_takes_over(
     record(buffered, slice(0, 2))
     scratch.pause()  # connections stay open, nothing answers: without a bound the call would wait forever
     try:
-        began = time.monotonic()
-        record(buffered, slice(2, None))
-        assert time.monotonic() - began < 20  # one 0.5 s timeout, then the spool (a hang never returns)
+        record(
+            buffered, slice(2, None)
+        )  # returns: one 0.5 s timeout, then the spool (unbounded, it never would)
         assert buffered.spooling and buffered.depth == len(call_writes()) - 2
     finally:
         scratch.resume()
