@@ -135,3 +135,23 @@ def test_fuzzed_frames_on_the_verto_websocket(
         }
         assert login(ws, "right")["result"] == {"message": "logged in", "sessid": "s-1"}
         assert ws.close() == 1000
+
+
+IDS = st.one_of(st.none(), st.integers(min_value=-(2**53), max_value=2**53), st.text(max_size=12))
+
+
+@settings(max_examples=examples(200))
+@given(request_id=IDS, call_id=st.text(max_size=40), sessid=st.text(max_size=20), text=st.text(max_size=60))
+def test_what_the_endpoint_sends_parses_back(request_id: int | str | None, call_id: str, sessid: str,
+                                             text: str) -> None:  # fmt: skip
+    """Round trip: every message builder's output is the JSON-RPC the browser's parser expects."""
+    for sent in (rpc.login_ok(request_id, sessid), rpc.call_created(request_id, call_id, sessid),
+                 rpc.call_ended(request_id, call_id, sessid, text), rpc.info_sent(request_id, sessid),
+                 rpc.error(request_id, rpc.CODE_INVALID, text)):  # fmt: skip
+        response = rpc.parse(sent)
+        assert isinstance(response, rpc.Response) and response.id == request_id
+    for number, sent in enumerate((rpc.media(7, call_id, text), rpc.answer(8, call_id, text),
+                                   rpc.answer(9, call_id, None), rpc.bye(10, call_id, text))):  # fmt: skip
+        request = rpc.parse(sent)
+        assert isinstance(request, rpc.Request) and request.id == 7 + number
+        assert request.call_id == call_id
