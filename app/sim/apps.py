@@ -38,7 +38,11 @@ def ring_ready_app(session: Session, _arg: str) -> None:
 
 
 def park_app(session: Session, _arg: str) -> None:
-    """``park``: wait for commands until hangup or transfer."""
+    """``park``: wait for commands until hangup, transfer or ``park_timeout``.
+
+    A park of its own (CF_CONTROLLED set afresh): an earlier socket's release does not end it.
+    """
+    session.park_released = False
     session.park()
 
 

@@ -1,7 +1,9 @@
 """The ``socket`` dialplan application: connect out to a controller and let it drive the call.
 
 async mode: the listener runs in its own greenlet and the session parks (after ``connect``)
-until hangup or until the socket ends; sync mode: the listener runs in the session greenlet and
+until hangup or until the socket ends; then the application returns and the dialplan goes on with
+its next application (mod_event_socket.c, socket_function: switch_ivr_park returns once
+listener_run clears CF_CONTROLLED; not after a hangup or a transfer). Sync mode: the listener runs in the session greenlet and
 ``sendmsg`` executes inline. Linger and disconnect notices follow mod_event_socket (fact 9).
 """
 
@@ -47,6 +49,7 @@ def run_socket_app(session: Session, data: str) -> None:
     except OSError as error:
         logger.error("%s socket: cannot connect to %s:%d: %s", channel.uuid, host, port, error)
         return
+    session.park_released = False
     listener = Listener(session.switch, sock, session=session, full=full, async_mode=async_mode)
     channel.acquire_controller()
     session.switch.listeners.append(listener)

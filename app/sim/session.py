@@ -8,6 +8,8 @@ switch_ivr_parse_event (``execute`` with loops, ``hangup`` with a cause).
 from __future__ import annotations
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -141,16 +143,38 @@ class Session:
     def park(self) -> None:
         """switch_ivr_park: wait, serving private events, until hangup, transfer or release."""
         channel = self.channel
+        expires, timeout_cause = self._take_park_timeout()
         channel.fire("CHANNEL_PARK", ORIGIN_PARK)
         while channel.is_up and channel.pending_transfer is None and not self.park_released:
             if not channel.messages.empty():
                 self.handle(channel.messages.get_nowait())
                 continue
+            if expires is not None and time.monotonic() >= expires:
+                logger.info("%s park_timeout: hanging up %s", channel.uuid, timeout_cause)
+                channel.hangup(timeout_cause)
+                break
             channel.wakeup.clear()
             if channel.messages.empty() and channel.is_up and not self.park_released:
-                channel.wakeup.wait()
+                channel.wakeup.wait(None if expires is None else max(0.0, expires - time.monotonic()))
         self.drain_messages()
         channel.fire("CHANNEL_UNPARK", ORIGIN_UNPARK)
+
+    def _take_park_timeout(self) -> tuple[float | None, str]:
+        """switch_ivr_park reads ``park_timeout`` (``<seconds>[:<cause>]``) once and unsets it.
+
+        So a ``park_timeout`` set before ``socket ... async`` is spent by the socket application's own
+        park: the dialplan sets it after ``socket``, before the ``park`` that keeps an unclaimed call.
+        """
+        text = self.channel.get_var("park_timeout")
+        if text is None:
+            return None, "NORMAL_CLEARING"
+        self.channel.set_var("park_timeout", None)
+        seconds_text, _, cause = text.partition(":")
+        match = re.match(r"\s*([+-]?[0-9]+)", seconds_text)  # atoi
+        seconds = int(match.group(1)) if match else 0
+        if seconds < 0:
+            return None, "NORMAL_CLEARING"
+        return time.monotonic() + seconds, cause.strip() or "NORMAL_CLEARING"
 
     def release_park(self) -> None:
         """The controlling socket is gone (CF_CONTROLLED cleared): a park returns."""

@@ -15,8 +15,8 @@ from app.config import Settings
 REPO = Path(__file__).resolve().parents[2]
 Preprocess = Callable[[Mapping[str, str]], Preprocessed]
 
-# What the public context may execute: nothing that places or moves a call.
-PUBLIC_APPLICATIONS = {"set", "socket", "hangup", "log"}
+# What the public context may execute: nothing that places or moves a call (``park`` only holds one).
+PUBLIC_APPLICATIONS = {"set", "socket", "park", "hangup", "log"}
 FORBIDDEN_DATA = ("sofia/", "gateway", "loopback/", "user/", "group/", "verto/", "rtc/", "originate")
 
 DIDS = ["15551230001", "+15551230001", "442071230002", "+442071230002"]
@@ -89,6 +89,29 @@ def test_configured_dids_reach_the_controller_as_sip_calls(loaded: Preprocessed,
     steps = [(s.application, s.data) for s in public_steps(loaded, number)]
     socket_at = steps.index(("socket", controller_socket()))
     assert ("set", "call_type=sip") in steps[:socket_at]
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("public", {"destination_number": "+15551230001", "source": "mod_sofia"}),
+        ("default", {"destination_number": "8000", "source": "mod_verto"}),
+        ("default", {"destination_number": "8000", "source": "mod_sofia"}),
+    ],
+    ids=["did", "verto", "sip-user"],
+)
+def test_a_call_whose_socket_goes_away_is_marked_and_kept_parked(
+    loaded: Preprocessed, name: str, fields: dict[str, str]
+) -> None:
+    """Re-attach after a controller restart (docs/admin.md): the channel says it is ours before ``socket``;
+    after it, ``park`` with a ``park_timeout`` set there (a park reads it once, so one set before ``socket``
+    would be spent by the socket application's own park)."""
+    pairs = [(s.application, s.data) for s in walk(context(dialplan(loaded), name), fields)]
+    socket_at = pairs.index(("socket", controller_socket()))
+    assert ("set", "callbridge_owned=true") in pairs[:socket_at]
+    after = pairs[socket_at + 1 :]
+    assert after[:2] == [("set", "park_timeout=30:NORMAL_TEMPORARY_FAILURE"), ("park", "")]
+    assert not any(data.startswith("park_timeout=") for _, data in pairs[:socket_at])
 
 
 @pytest.mark.parametrize("number", NOT_DIDS, ids=repr)
