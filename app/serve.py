@@ -12,7 +12,8 @@ from app.config import Settings
 from app.esl.inbound import Backoff, InboundClient
 from app.llm_check import llm_unreachable
 from app.metrics import MetricsServer, ReadinessCheck
-from app.store import upgrade
+from app.store import MigrationError, upgrade
+from app.store.outage import database_unreachable, upgrade_when_reachable
 from app.web.server import start_web_client
 from app.wiring import Stack
 
@@ -28,7 +29,18 @@ def run_serve(settings: Settings) -> int:
         problem = llm_unreachable(settings.llm_base_url, key, settings.llm_connect_timeout)
         if problem:
             log.warning("%s: callers will hear CALLBRIDGE_LLM_FALLBACK_TEXT until it answers", problem)
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except MigrationError as exc:
+        if not database_unreachable(exc):
+            raise
+        log.error("database unreachable at start-up (%s): migrations wait until it answers", exc)
+        gevent.spawn(
+            upgrade_when_reachable,
+            settings.database_url,
+            min_delay=settings.call_log_retry_min_delay,
+            max_delay=settings.call_log_retry_max_delay,
+        )
     stack = Stack.build(settings)
     stack.start()
     esl = InboundClient(

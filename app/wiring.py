@@ -19,6 +19,7 @@ from app.media.server import MediaServer
 from app.media.speech_setup import speech_worker_from
 from app.store import CallLog
 from app.store.buffered import BufferedCallLog
+from app.store.outage import open_call_log
 from app.store.spool import CallLogSpool
 from app.tts.base import SpeechSpool
 from app.tts.piper import PiperTTS
@@ -62,7 +63,7 @@ class Stack:
     def build(cls, settings: Settings, brain: DialogBrain | None = None) -> Stack:
         kind: BrainKind = "llm" if settings.brain == "llm" else "flow"
         brain = brain or build_brain(settings, kind)
-        call_log = CallLog.open(settings.database_url)
+        call_log, database_down = open_call_log(settings.database_url)
         speech = SpeechSpool(PiperTTS(settings.piper_voice), settings.spool_dir)
         reports = StreamReports()
         media = MediaServer(settings.media_host, settings.media_port, speech_worker_from(settings, reports))
@@ -72,6 +73,7 @@ class Stack:
             write_timeout=settings.call_log_write_timeout,
             retry_min_delay=settings.call_log_retry_min_delay,
             retry_max_delay=settings.call_log_retry_max_delay,
+            database_down=database_down,
         )
         recorder.spool.check_writable()
         return cls(settings, call_log, speech, media, reports, brain, recorder)

@@ -32,12 +32,12 @@ import gevent
 import gevent.event
 import gevent.lock
 import gevent.threadpool
-import sqlalchemy as sa
 import tenacity
 
 from app import metrics
 from app.store.calllog import CallLog
 from app.store.errors import CallLogError
+from app.store.outage import DatabaseUnavailable, refused_for_content
 from app.store.records import NewCall
 from app.store.spool import CallLogSpool, CallLogWrite, SpooledWrite, SpoolError
 
@@ -47,15 +47,6 @@ T = TypeVar("T")
 
 # Spooled writes replayed per pass before they are removed from the spool (a crash replays at most these).
 REPLAY_BATCH = 100
-
-
-class DatabaseUnavailable(CallLogError):
-    """The database did not take a write in time, or could not: the write belongs in the spool."""
-
-
-def refused_for_content(exc: CallLogError) -> bool:
-    """True when the database refused the write itself (a constraint, a bad value): retrying cannot help."""
-    return isinstance(exc.__cause__, sa.exc.IntegrityError | sa.exc.DataError)
 
 
 def apply_write(call_log: CallLog, write: CallLogWrite) -> object:
@@ -78,8 +69,12 @@ class BufferedCallLog:
         write_timeout: float = 2.0,
         retry_min_delay: float = 0.5,
         retry_max_delay: float = 10.0,
+        database_down: bool = False,
     ) -> None:
+        """``database_down``: the database did not answer at start-up (see :func:`open_call_log`), so
+        writes go to the spool from the first one, and /readyz says so, until it answers."""
         self.call_log = call_log
+        self._database_down = database_down
         self.spool = spool
         self.write_timeout = write_timeout
         self.retry_min_delay = retry_min_delay
@@ -98,7 +93,13 @@ class BufferedCallLog:
     def start(self) -> None:
         """Start the replay greenlet; writes a previous run left in the spool are replayed first."""
         self._depth = self._in_pool(self.spool.depth)
-        if self._depth:
+        if self._database_down:
+            logger.warning(
+                "call log: the database is unreachable at start-up; spooling to %s", self.spool.path
+            )
+            self._spooling = True
+            self._wake.set()
+        elif self._depth:
             logger.warning(
                 "call-log spool %s holds %d write(s) from before: replaying", self.spool.path, self._depth
             )
@@ -237,10 +238,13 @@ class BufferedCallLog:
 
     def _write_now(self, write: CallLogWrite) -> object:
         """The write, within ``write_timeout``; DatabaseUnavailable unless it is done or refused for content."""
+        return self._bounded(apply_write, self.call_log, write)
+
+    def _bounded(self, function: Callable[..., T], *args: object) -> T:
         timeout = gevent.Timeout(self.write_timeout)
         timeout.start()
         try:
-            return apply_write(self.call_log, write)
+            return function(*args)
         except gevent.Timeout as exc:
             if exc is not timeout:
                 raise
@@ -279,6 +283,7 @@ class BufferedCallLog:
         while True:
             batch = self._in_pool(self.spool.head, REPLAY_BATCH)
             if not batch:
+                self._probe()  # the database answers (not only: nothing was spooled yet)
                 with self._gate:
                     self._depth = self._in_pool(self.spool.depth)
                     if self._depth == 0:
@@ -317,6 +322,10 @@ class BufferedCallLog:
                     self._in_pool(self.spool.remove_through, done)
                     self._depth = self._in_pool(self.spool.depth)
                     self._report()
+
+    def _probe(self) -> None:
+        """Return when the database answers within ``write_timeout``; DatabaseUnavailable if it does not."""
+        self._bounded(self.call_log.ping)
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         wait = state.next_action.sleep if state.next_action else 0.0

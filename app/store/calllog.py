@@ -96,6 +96,11 @@ class CallLog:
         """Close every pooled connection."""
         self._engine.dispose()
 
+    def ping(self) -> None:
+        """One round trip to the database (CallLogError if it does not answer)."""
+        with self._read(None, "ping") as connection:
+            connection.execute(sa.select(1))
+
     def start_call(self, call: NewCall) -> bool:
         """Record a new call; False (and no change) if its uuid is already recorded."""
         values = {

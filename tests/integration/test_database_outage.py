@@ -19,6 +19,7 @@ from typing import Any
 import gevent
 import psycopg2.extensions
 import pytest
+import sqlalchemy as sa
 from psycogreen.gevent import gevent_wait_callback
 
 from app.config import Settings
@@ -143,79 +144,77 @@ def readyz_when(url: str, wanted: str, timeout: float = 60.0) -> tuple[int, str]
     return answer
 
 
-def test_serve_takes_calls_through_a_database_outage_and_replays_them(
-    switch: FakeSwitch, caller_wav: Path, scratch: ScratchPostgres, tmp_path: Path
-) -> None:
-    controller, media, metrics_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBRIDGE_")}
-    env.update(
-        {
-            "CALLBRIDGE_ESL_PORT": str(switch.esl_port),
-            "CALLBRIDGE_ESL_PASSWORD": switch.password,
-            "CALLBRIDGE_DATABASE_URL": scratch.url,
-            "CALLBRIDGE_CALL_LOG_RETRY_MAX_DELAY": "1.0",
-            "CALLBRIDGE_CONTROLLER_PORT": str(controller),
-            "CALLBRIDGE_MEDIA_PORT": str(media),
-            "CALLBRIDGE_MEDIA_URL": f"ws://127.0.0.1:{media}",
-            "CALLBRIDGE_METRICS_PORT": str(metrics_port),
-            "CALLBRIDGE_WEB_ENABLED": "false",
-            "CALLBRIDGE_FLOW": str(SHORT_FLOW),
-            "CALLBRIDGE_SPOOL_DIR": str(tmp_path / "spool"),
-            "CALLBRIDGE_NO_INPUT_TIMEOUT": "2.5",
-            "CALLBRIDGE_MAX_NO_INPUT": "1",
-        }
-    )
-    readyz = f"http://127.0.0.1:{metrics_port}/readyz"
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+class Serve:
+    """``python -m app serve`` in its own directory, on free ports, against the stand-in and ``database``."""
 
-    def place_one() -> SimCall:
-        return switch.place_call(
-            destination="+15557654321",
-            caller_id_number="+15551230000",
-            socket=f"127.0.0.1:{controller} async full",
-            variables={"call_type": "sip"},
-            caller_audio=caller_wav,
+    def __init__(self, switch: FakeSwitch, caller_wav: Path, database: str, directory: Path) -> None:
+        self.switch, self.caller_wav, self.directory = switch, caller_wav, directory
+        self.controller, media, self.metrics_port = free_port(), free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBRIDGE_")}
+        env.update(
+            {
+                "CALLBRIDGE_ESL_PORT": str(switch.esl_port),
+                "CALLBRIDGE_ESL_PASSWORD": switch.password,
+                "CALLBRIDGE_DATABASE_URL": database,
+                "CALLBRIDGE_CALL_LOG_RETRY_MAX_DELAY": "1.0",
+                "CALLBRIDGE_CONTROLLER_PORT": str(self.controller),
+                "CALLBRIDGE_MEDIA_PORT": str(media),
+                "CALLBRIDGE_MEDIA_URL": f"ws://127.0.0.1:{media}",
+                "CALLBRIDGE_METRICS_PORT": str(self.metrics_port),
+                "CALLBRIDGE_WEB_ENABLED": "false",
+                "CALLBRIDGE_FLOW": str(SHORT_FLOW),
+                "CALLBRIDGE_SPOOL_DIR": str(directory / "spool"),
+                "CALLBRIDGE_NO_INPUT_TIMEOUT": "2.5",
+                "CALLBRIDGE_MAX_NO_INPUT": "1",
+            }
+        )
+        self.log = (directory / "serve.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve"],
+            cwd=directory,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
-    try:
-        assert wait_ready(readyz, process, timeout=90), (tmp_path / "serve.log").read_text()[-3000:]
-        first = place_one()
-        assert first.wait_answered(15)
-        scratch.stop()
-        status, body = readyz_when(readyz, "call_log degraded")
-        assert status == 200 and "call_log degraded (database unreachable, spooling" in body, body
-        second = place_one()  # a new call while the database is away
-        assert first.wait_ended(60) and second.wait_ended(60)
-        scraped = samples(http_get(f"http://127.0.0.1:{metrics_port}/metrics")[1])
-        assert value(scraped, "callbridge_call_log_spool_depth") > 0
-        assert (tmp_path / "callbridge-spool.db").exists()  # the default path, in serve's directory
+    @property
+    def readyz(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/readyz"
 
-        scratch.start()
-        status, body = readyz_when(readyz, "call_log ok")
-        assert status == 200 and "call_log ok" in body, body
-        process.send_signal(signal.SIGTERM)
-        assert wait_exit(process, 30) == 0, (tmp_path / "serve.log").read_text()[-3000:]
-    finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
+    def output(self) -> str:
+        return (self.directory / "serve.log").read_text()[-3000:]
 
-    call_log = CallLog.open(scratch.url)
+    def place(self) -> SimCall:
+        return self.switch.place_call(
+            destination="+15557654321",
+            caller_id_number="+15551230000",
+            socket=f"127.0.0.1:{self.controller} async full",
+            variables={"call_type": "sip"},
+            caller_audio=self.caller_wav,
+        )
+
+    def stop(self) -> int | None:
+        self.process.send_signal(signal.SIGTERM)
+        return wait_exit(self.process, 30)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.log.close()
+
+
+def assert_complete_once(database: str, calls: list[SimCall]) -> None:
+    """Each call's record is whole: ended, each event that happens once there once, both agent turns."""
+    call_log = CallLog.open(database)
     try:
-        for call in (first, second):
+        for call in calls:
             record = call_log.get_call(call.uuid)
             assert record is not None and (record.direction, record.state) == ("inbound", "ended")
             assert record.hangup_cause == "NORMAL_CLEARING" and record.answered_at is not None
-            names = [event.name for event in call_log.events(call.uuid)]
-            assert [e.seq for e in call_log.events(call.uuid)] == list(range(1, len(names) + 1))
+            events = call_log.events(call.uuid)
+            names = [event.name for event in events]
+            assert [e.seq for e in events] == list(range(1, len(names) + 1))
             for once in ("CHANNEL_ANSWER", "no_input", "CHANNEL_HANGUP_COMPLETE"):
                 assert names.count(once) == 1, names
             assert [(t.speaker, t.text) for t in call_log.turns(call.uuid)] == [
@@ -224,3 +223,59 @@ def test_serve_takes_calls_through_a_database_outage_and_replays_them(
             ]
     finally:
         call_log.close()
+
+
+def test_serve_takes_calls_through_a_database_outage_and_replays_them(
+    switch: FakeSwitch, caller_wav: Path, scratch: ScratchPostgres, tmp_path: Path
+) -> None:
+    serve = Serve(switch, caller_wav, scratch.url, tmp_path)
+    try:
+        assert wait_ready(serve.readyz, serve.process, timeout=90), serve.output()
+        first = serve.place()
+        assert first.wait_answered(15)
+        scratch.stop()
+        status, body = readyz_when(serve.readyz, "call_log degraded")
+        assert status == 200 and "call_log degraded (database unreachable, spooling" in body, body
+        second = serve.place()  # a new call while the database is away
+        assert first.wait_ended(60) and second.wait_ended(60)
+        scraped = samples(http_get(f"http://127.0.0.1:{serve.metrics_port}/metrics")[1])
+        assert value(scraped, "callbridge_call_log_spool_depth") > 0
+        assert (tmp_path / "callbridge-spool.db").exists()  # the default path, in serve's directory
+
+        scratch.start()
+        status, body = readyz_when(serve.readyz, "call_log ok")
+        assert status == 200 and "call_log ok" in body, body
+        assert serve.stop() == 0, serve.output()
+    finally:
+        serve.close()
+    assert_complete_once(scratch.url, [first, second])
+
+
+def test_serve_starts_while_the_database_is_down_and_migrates_it_when_it_answers(
+    switch: FakeSwitch, caller_wav: Path, scratch: ScratchPostgres, tmp_path: Path
+) -> None:
+    admin = sa.create_engine(scratch.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE fresh")  # no schema yet: serve's upgrade must run later
+    admin.dispose()
+    database = sa.make_url(scratch.url).set(database="fresh").render_as_string(hide_password=False)
+    scratch.stop()
+
+    serve = Serve(switch, caller_wav, database, tmp_path)
+    try:
+        assert wait_ready(serve.readyz, serve.process, timeout=90), serve.output()
+        status, body = http_get(serve.readyz)
+        assert status == 200 and "call_log degraded (database unreachable, spooling: 0" in body, body
+        call = serve.place()
+        assert call.wait_ended(60)
+
+        scratch.start()
+        status, body = readyz_when(serve.readyz, "call_log ok")
+        assert status == 200 and "call_log ok" in body, (body, serve.output())
+        assert serve.stop() == 0, serve.output()
+    finally:
+        serve.close()
+    assert (
+        "migrations applied: 001_calls, 002_campaigns, 003_write_keys" in (tmp_path / "serve.log").read_text()
+    )
+    assert_complete_once(database, [call])
