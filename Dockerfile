@@ -16,7 +16,7 @@ FROM debian:bookworm AS freeswitch-build
 SHELL ["/bin/bash", "-Eeuo", "pipefail", "-c"]
 
 ARG FS_PREFIX
-# The commits of the tested source set (../shared/freeswitch-src/README.md); docker/build-freeswitch.sh
+# The commits of the tested source set (the tarballs docker/build-freeswitch.sh takes); the script
 # refuses tarballs of any other commit, and tests/config checks that its pins and these agree.
 # FreeSWITCH v1.10.12
 ARG FREESWITCH_COMMIT=a88d069d6ffb74df797bcaf001f7e63181c07a09
@@ -38,8 +38,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY docker/fetch-source.sh /usr/local/bin/fetch-source
 WORKDIR /usr/src
 
-# Fetch every pinned commit, then pack each as the tarball set the build recipe takes (what
-# ../shared/freeswitch-src holds: one `git archive` per repository, and SHA256SUMS).
+# Fetch every pinned commit, then pack each as the tarball set the build recipe takes (as
+# the tested source set comes: one `git archive` per repository, and SHA256SUMS).
 RUN fetch-source https://github.com/signalwire/freeswitch.git "$FREESWITCH_COMMIT" freeswitch \
     && fetch-source https://github.com/freeswitch/sofia-sip.git "$SOFIA_SIP_COMMIT" sofia-sip \
     && fetch-source https://github.com/freeswitch/spandsp.git "$SPANDSP_COMMIT" spandsp \

@@ -26,9 +26,9 @@ from tests.stack import stack_settings
 HERE = Path(__file__).resolve().parent
 SHORT_FLOW = HERE.parent / "integration" / "data" / "short.yaml"
 NO_SWITCH = (
-    "no real FreeSWITCH: build one with `docker/build-freeswitch.sh ../shared/freeswitch-src` (about 10 "
-    "minutes the first time) and run pytest with `--freeswitch <the prefix it printed>` or "
-    "CALLBRIDGE_TEST_FREESWITCH=<prefix>"
+    "no real FreeSWITCH: build one with `docker/build-freeswitch.sh <directory of the pinned source "
+    "tarballs>` (7-10 minutes the first time) and run pytest with `--freeswitch <the prefix it printed>` "
+    "or CALLBRIDGE_TEST_FREESWITCH=<prefix>"
 )
 
 
