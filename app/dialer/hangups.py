@@ -10,6 +10,7 @@ import gevent.event
 from app.esl.protocol import Event
 
 HANGUP_EVENT = "CHANNEL_HANGUP_COMPLETE"
+MAX_SECONDS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,21 @@ class Hangup:
         return cls(
             uuid=event.get("Unique-ID", "") or "",
             cause=event.get("Hangup-Cause", "") or event.variable("hangup_cause") or "UNKNOWN",
-            billsec=int(billsec_text) if billsec_text.isdigit() else None,
+            billsec=_seconds(billsec_text),
             gateway=event.variable("sip_gateway_name") or None,
             answered=answer_epoch not in ("", "0")
             or (event.get("Caller-Channel-Answered-Time") or "0") != "0",
             amd_verdict=event.variable("callbridge_amd_verdict") or None,
         )
+
+
+def _seconds(text: str) -> int | None:
+    """A channel variable's whole seconds, or None: ASCII digits only (``isdigit()`` takes '²', which
+    ``int()`` refuses) and within the call log's INTEGER column."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if value <= MAX_SECONDS else None
 
 
 class HangupWatch:

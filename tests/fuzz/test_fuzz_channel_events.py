@@ -5,6 +5,7 @@ Properties: the channel data (the ``connect`` reply) gives a :class:`~app.contro
 ValueError (the controller then refuses the call); events with fuzzed timestamps, codec rates, durations
 and causes never make :meth:`CallSession.handle` raise; and the call's end is always a record the call log
 can store (``billsec``/``duration`` non-negative and within its INTEGER columns, times real datetimes).
+The dialer's hang-up watch, fed the same events over its inbound connection, hands every one to its waiter.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from app.control import actions as a
 from app.control.callinfo import MAX_SECONDS, call_info_from_channel
 from app.control.session import CallSession, SessionPolicy
+from app.dialer.hangups import HangupWatch
 from app.esl.protocol import Event, MessageReader, connect_reply_event
 from tests.fuzz.fuzzing import examples
 
@@ -96,3 +98,21 @@ def test_any_event_headers_leave_the_call_and_its_end_storable(
     for value in (ends[0].billsec, ends[0].duration):
         assert value is None or 0 <= value <= MAX_SECONDS
     assert ends[0].at.tzinfo is not None
+
+
+@settings(max_examples=examples(200))
+@given(headers=fuzzed_headers(), answer=NUMBERISH, verdict=st.text(max_size=10))
+@example(headers={"variable_billsec": "²"}, answer="", verdict="")  # found by fuzzing: int('²') in feed()
+@example(headers={"variable_billsec": "9" * 12}, answer="1", verdict="")  # over the INTEGER column
+def test_the_dialer_gets_every_hangup_whatever_it_says(
+    headers: dict[str, str], answer: str, verdict: str
+) -> None:
+    """The dialer's inbound handler hands each CHANNEL_HANGUP_COMPLETE to its waiter, fuzzed or not."""
+    watch = HangupWatch()
+    uuid = "9ab210bd-0cd1-4de6-9a00-9ff1ee2f3ed1"
+    waiter = watch.expect(uuid)
+    fields = {**headers, "variable_answer_epoch": answer, "variable_callbridge_amd_verdict": verdict}
+    watch.feed(Event(headers={**fields, "Event-Name": "CHANNEL_HANGUP_COMPLETE", "Unique-ID": uuid}))
+    hangup = waiter.get(block=False)
+    assert hangup.uuid == uuid and hangup.cause
+    assert hangup.billsec is None or 0 <= hangup.billsec <= MAX_SECONDS
