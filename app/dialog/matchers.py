@@ -119,7 +119,7 @@ class Number:
 
     def match(self, answer: Utterance | Dtmf, now: datetime) -> Captured | None:
         if isinstance(answer, Dtmf):
-            candidates = [int(answer.digits)] if answer.digits.isdigit() else []
+            candidates = [int(answer.digits)] if _ascii_digits(answer.digits, 18) else []
         else:
             candidates = [n.value for n in find_numbers(words(answer.text)) if not n.ordinal]
         for value in candidates:
@@ -139,7 +139,7 @@ class Digits:
 
     def match(self, answer: Utterance | Dtmf, now: datetime) -> Captured | None:
         digits = answer.digits.rstrip("#") if isinstance(answer, Dtmf) else digit_string(answer.text)
-        if digits and digits.isdigit() and self.minimum <= len(digits) <= self.maximum:
+        if digits and _ascii_digits(digits, self.maximum) and self.minimum <= len(digits):
             return Captured(digits)
         return None
 
@@ -189,3 +189,9 @@ class Anything:
             return None
         # Recognisers end answers with punctuation; a captured value is spliced into sentences.
         return Captured(answer.text.strip().rstrip(".!?,;:").strip() or answer.text.strip())
+
+
+def _ascii_digits(text: str | None, longest: int) -> bool:
+    """``0-9`` only, at most ``longest`` of them: ``str.isdigit()`` also takes '²' and other scripts'
+    digits, which ``int()`` refuses or reads, and a DTMF header may hold anything."""
+    return text is not None and 0 < len(text) <= longest and text.isascii() and text.isdigit()
