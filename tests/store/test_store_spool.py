@@ -256,3 +256,20 @@ def test_spooled_entries_keep_their_kind_and_call(spool: CallLogSpool) -> None:
     )
     with pytest.raises(ValueError, match="unknown call-log write"):
         CallLogWrite("drop_table", UUID, {})
+
+
+def test_a_write_the_call_log_refuses_is_set_aside_and_the_replay_goes_on(
+    call_log: CallLog, spool: CallLogSpool
+) -> None:
+    writes = call_writes()
+    bad = CallLogWrite("add_turn", UUID, {**writes[3].fields, "speaker": "robot", "key": "bad"})
+    for write in [*writes[:3], bad, *writes[3:]]:
+        spool.append(write)
+    buffered = BufferedCallLog(call_log, spool, retry_min_delay=0.05, retry_max_delay=0.2)
+    buffered.start()
+    try:
+        assert wait_for(lambda: not buffered.spooling)
+        assert (spool.depth(), spool.rejected()) == (0, 1)
+        assert_recorded_once(call_log)
+    finally:
+        buffered.stop()
