@@ -36,3 +36,13 @@ def test_every_scenario_is_well_formed(hangs_up_after_ms: int | None, final: int
     assert str(final) in received
     if final == 200:
         assert any(node.get("rrs") == "true" for node in scenario.iter("recv"))  # ACK goes to the Contact
+
+
+def test_a_gap_in_the_rtp_pauses_and_resumes_the_stream() -> None:
+    text = sipp.scenario_xml(
+        caller="15551230000", audio=Path("/tmp/caller.ulaw"), hangs_up_after_ms=None, rtp_gap=(2500, 5500)
+    )
+    scenario = ET.fromstring(text.split("\n", 1)[1])
+    actions = [node.get("rtp_stream") for node in scenario.iter("exec")]
+    assert actions == ["/tmp/caller.ulaw,-1,0", "pause", "resume"]
+    assert [node.get("milliseconds") for node in scenario.iter("pause")] == ["2500", "5500"]

@@ -129,3 +129,11 @@ def short_caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("caller") / "short-caller.wav"
     write_wav(path, Audio(np.concatenate([np.zeros(rate // 2, dtype=np.int16), tone]), rate))
     return path
+
+
+@pytest.fixture(scope="session")
+def silence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 ms of digital silence: looped by SIPp, a caller who says nothing but keeps sending RTP."""
+    path = tmp_path_factory.mktemp("caller") / "silence.wav"
+    write_wav(path, Audio(np.zeros(1600, dtype=np.int16), 8000))
+    return path

@@ -89,6 +89,14 @@ _RTP = """\
   <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>
 """
 
+_RTP_GAP = """\
+  <nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>
+  <pause milliseconds="{start_ms}"/>
+  <nop><action><exec rtp_stream="pause"/></action></nop>
+  <pause milliseconds="{length_ms}"/>
+  <nop><action><exec rtp_stream="resume"/></action></nop>
+"""
+
 _WAIT_FOR_BYE = """\
   <recv request="BYE" timeout="{timeout_ms}"/>
   <send>
@@ -163,14 +171,21 @@ def scenario_xml(
     hangs_up_after_ms: int | None,
     final: int = 200,
     timeout_ms: int = 60000,
+    rtp_gap: tuple[int, int] | None = None,
 ) -> str:
-    """One call's scenario: INVITE, the answer, ACK, RTP, then BYE either way; or a refusal (``final``)."""
+    """One call's scenario: INVITE, the answer, ACK, RTP, then BYE either way; or a refusal (``final``).
+
+    With ``rtp_gap=(start_ms, length_ms)`` the audio loops, and no packet at all is sent from ``start_ms``
+    after the answer for ``length_ms``; ``hangs_up_after_ms`` then counts from the end of the gap.
+    """
     parts = [_INVITE.format(caller=caller)]
     if final != 200:
         parts.append(_ACK_FAILURE.format(caller=caller, final=final))
         return _document(parts)
     parts.append(_ACK_ANSWER.format(caller=caller))
-    if audio is not None:
+    if audio is not None and rtp_gap is not None:
+        parts.append(_RTP_GAP.format(audio=audio, start_ms=rtp_gap[0], length_ms=rtp_gap[1]))
+    elif audio is not None:
         parts.append(_RTP.format(audio=audio))
     if hangs_up_after_ms is None:
         parts.append(_WAIT_FOR_BYE.format(timeout_ms=timeout_ms))
@@ -193,6 +208,7 @@ def call(
     audio_wav: Path | None = None,
     hangs_up_after_ms: int | None = None,
     refused_with: int | None = None,
+    rtp_gap: tuple[int, int] | None = None,
     timeout_s: float = 90.0,
 ) -> SippResult:
     """Place one call from 127.0.0.1 to ``number`` at the switch's SIP ``port`` and wait for it to end.
@@ -207,7 +223,11 @@ def call(
     scenario = workdir / "scenario.xml"
     scenario.write_text(
         scenario_xml(
-            caller=caller, audio=audio, hangs_up_after_ms=hangs_up_after_ms, final=refused_with or 200
+            caller=caller,
+            audio=audio,
+            hangs_up_after_ms=hangs_up_after_ms,
+            final=refused_with or 200,
+            rtp_gap=rtp_gap,
         )
     )
     messages = workdir / "messages.log"

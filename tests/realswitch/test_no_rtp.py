@@ -17,7 +17,7 @@ import pytest
 from app.wiring import Stack
 from tests.realswitch import sipp
 from tests.realswitch.harness import RealSwitch
-from tests.realswitch.tap import Tap, joined
+from tests.realswitch.tap import Tap, joined, read_blocks
 from tests.realswitch.waits import only_call
 
 pytestmark = pytest.mark.skipif(
@@ -47,3 +47,27 @@ def test_nothing_queued_plays_while_the_caller_sends_no_rtp(
     assert received.count("+OK Message sent") == 3  # every one accepted...
     assert received.count("Event-Name: PLAYBACK_START") == 2  # ...the last never started
     assert broadcasts[2] not in received.split("Event-Name: CHANNEL_HANGUP\n")[0]
+
+
+def test_what_was_queued_starts_when_the_packets_come_back(
+    real_switch: RealSwitch, real_stack: Stack, tap: Tap, silence_wav: Path, tmp_path: Path
+) -> None:
+    # Silence as RTP, none at all from 2.5 s to 8 s after the answer; the goodbye is queued about 4.3 s in.
+    result = sipp.call(
+        tmp_path / "sipp", number="15555550100", port=real_switch.ports.external_sip, audio_wav=silence_wav,
+        rtp_gap=(2500, 5500), hangs_up_after_ms=None, timeout_s=40,
+    )  # fmt: skip
+    assert result.ok, result.output + result.messages
+    record = only_call(real_stack.call_log)
+    assert real_stack.controller_finished(record.uuid, timeout=10)
+    assert record.hangup_cause == "NORMAL_CLEARING"  # the agent's, after its goodbye
+    (transcript,) = tap.transcripts
+    broadcasts, starts = [], []
+    for direction, at, chunk in read_blocks(transcript):
+        text = chunk.decode(errors="replace")
+        if direction == "sent" and "api uuid_broadcast" in text:
+            broadcasts.append(at)
+        starts += [at] * text.count("Event-Name: PLAYBACK_START\n")
+    assert len(broadcasts) == len(starts) == 3
+    assert broadcasts[2] < 7.0  # queued during the gap...
+    assert starts[2] > 7.5  # ...started only when the packets came back (8 s after the answer)
