@@ -9,6 +9,7 @@ import gevent
 import gevent.event
 
 from app.config import Settings
+from app.control.reclaim import reclaim_when_connected
 from app.esl.inbound import Backoff, InboundClient
 from app.llm_check import llm_unreachable
 from app.metrics import MetricsServer, ReadinessCheck
@@ -52,6 +53,7 @@ def run_serve(settings: Settings) -> int:
         backoff=Backoff(settings.esl_reconnect_min_delay, settings.esl_reconnect_max_delay),
     )
     esl.start()
+    gevent.spawn(reclaim_when_connected, esl)  # calls a previous run left parked (issue 16 item 1)
     checks: dict[str, ReadinessCheck] = {
         "esl": esl.connected.is_set,
         "controller": lambda: stack.outbound is not None and stack.outbound.ready.is_set(),

@@ -9,6 +9,7 @@ import gevent
 
 from app.config import Settings
 from app.control.controller import CallController
+from app.control.resume import ResumingAgents
 from app.control.sentences import split_sentences
 from app.control.session import SessionPolicy
 from app.dialog.factory import BrainKind, DialogBrain, build_brain
@@ -94,7 +95,13 @@ class Stack:
         policy = policy_from(self.settings, media_url)
         if self.recorder is not None:
             self.recorder.start()
-        self.controller = CallController(policy, self.recorder or self.call_log, self.speech, self.brain)
+        self.controller = CallController(
+            policy,
+            self.recorder or self.call_log,
+            self.speech,
+            ResumingAgents(self.brain),
+            history=self.call_log,
+        )
         self.outbound = OutboundServer(
             self.settings.controller_host,
             self.settings.controller_port,

@@ -14,6 +14,8 @@ DIRECTION_VARIABLE = "callbridge_direction"
 CALLEE_VARIABLE = "callbridge_callee"
 CAMPAIGN_VARIABLE = "callbridge_campaign"
 FLOW_VARIABLE = "callbridge_flow"
+# Set on a parked call by the controller taking it back after a restart (app/control/reclaim.py).
+REATTACH_VARIABLE = "callbridge_reattach"
 AMD_VARIABLE = "callbridge_amd"
 AMD_VERDICT_VARIABLE = "callbridge_amd_verdict"
 MAX_RATE = 384_000  # the highest sampling rate any FreeSWITCH codec or resampler has
@@ -36,6 +38,7 @@ class CallInfo:
     flow: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     amd: str | None = None  # "hangup" | "voicemail": screen for answering machines before speaking
+    reattached: bool = False  # a call in progress taken back after a controller restart
 
 
 def call_info_from_channel(channel: Event) -> CallInfo:
@@ -73,6 +76,7 @@ def call_info_from_channel(channel: Event) -> CallInfo:
         flow=channel.variable(FLOW_VARIABLE) or None,
         variables=decode_call_variables(channel.headers),
         amd=_amd_action(channel) if direction is Direction.OUTBOUND else None,
+        reattached=(channel.variable(REATTACH_VARIABLE) or "").strip().lower() == "true",
     )
 
 

@@ -16,6 +16,7 @@ from greenswitch import esl as gs
 from app import metrics
 from app.control import actions as a
 from app.control.callinfo import CallInfo, call_info_from_channel
+from app.control.resume import TurnHistory, restore
 from app.control.sentences import split_sentences
 from app.control.session import CUSTOM_SUBCLASSES, SUBSCRIBED_EVENTS, CallSession, SessionPolicy
 from app.dialog.base import Agent, AgentError, CallContext, Hangup, Input, Rehearsing, Say
@@ -102,6 +103,7 @@ class CallController:
         *,
         clock: Callable[[], datetime] = utc_now,
         record_attempts: int = 3,
+        history: TurnHistory | None = None,  # where a re-attached call's turns are read back
     ) -> None:
         self.policy = policy
         self.recorder = recorder
@@ -109,6 +111,7 @@ class CallController:
         self.agents = agents
         self.clock = clock
         self.record_attempts = record_attempts
+        self.history = history
         self._finished: dict[str, gevent.event.Event] = {}
 
     def __call__(self, sock: OutboundSocket) -> None:
@@ -148,6 +151,8 @@ class _CallRun:
         self.sock = sock
         self.info = info
         self.session = CallSession(info, controller.policy, dict(info.variables))
+        if info.reattached:
+            self.session.resumed = restore(controller.history, info.uuid)
         self.agent: Agent | None = None
         self.agent_runs: dict[int, gevent.Greenlet] = {}
         self.inbox: gevent.queue.Queue[Inbox] = gevent.queue.Queue()
@@ -159,8 +164,9 @@ class _CallRun:
         try:
             self._run()
         except gevent.GreenletExit:
-            # The controller is shutting down with this call still up: FreeSWITCH continues the dialplan
-            # (which hangs up); the record says how the controller's part ended.
+            # The controller is shutting down with this call still up: FreeSWITCH continues the dialplan,
+            # which parks it for the next controller to take back (app/control/reclaim.py); the record
+            # says how this controller's part ended.
             if not self.done:
                 self.log.warning("call %s: cut off by the controller shutting down", self.info.uuid)
                 self._record(a.RecordEvent("controller_shutdown", self.c.clock()))

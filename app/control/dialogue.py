@@ -434,12 +434,16 @@ class Dialogue:
     def say_and_hang_up(self, text: str, trigger: str, now: datetime) -> list[a.Action]:
         """Stop whatever the agent was doing, say ``text`` and hang up once it has played."""
         out = self.stop()
+        self.pending_end = d.Hangup("NORMAL_CLEARING")
+        return out + self.say(text, trigger, now)
+
+    def say(self, text: str, trigger: str, now: datetime) -> list[a.Action]:
+        """Say ``text`` as a turn of its own (not the agent's reply); then wait for the caller as usual."""
         self.counter += 1
         turn = AgentTurn(self.counter, trigger, _us(now), generating=False)
         self.turns[turn.number] = turn
         self.current = turn.number
-        self.pending_end = d.Hangup("NORMAL_CLEARING")
-        return out + [self._render(turn, sentence) for sentence in split_sentences(text)]
+        return [self._render(turn, sentence) for sentence in split_sentences(text)]
 
 
 def _number(value: object) -> float:

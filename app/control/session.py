@@ -22,6 +22,7 @@ from app.control.callinfo import (
 )
 from app.control.dialogue import Dialogue
 from app.control.phase import Phase
+from app.control.resume import Restored, resume
 from app.control.screening import TICK_SECONDS, MachineScreen, Screened, avmd_command, avmd_start_message
 from app.control.stream_recovery import StreamRecovery
 from app.esl import commands
@@ -84,6 +85,7 @@ class CallSession:
         self.greeting_before_ms: float | None = None
         self.stream = StreamRecovery()
         self._stream_command = ""
+        self.resumed: Restored | None = None  # set for a call taken back after a controller restart
         self.log = logging.LoggerAdapter(log, {"call": info.uuid})
 
     @property
@@ -93,6 +95,8 @@ class CallSession:
     # --- inputs -------------------------------------------------------------------------------------
 
     def start(self, now: datetime) -> list[a.Action]:
+        if self.resumed is not None:
+            return resume(self, self.resumed, now)
         out: list[a.Action] = [a.RecordStart(created_at=now)]
         if self.info.answered:
             return out + self._answered(now)
@@ -168,6 +172,18 @@ class CallSession:
 
     def _answered(self, at: datetime) -> list[a.Action]:
         self.phase = Phase.ACTIVE
+        out: list[a.Action] = [
+            a.RecordAnswered(at),
+            a.RecordEvent("CHANNEL_ANSWER", at, {"rate": self.rate}),
+            self.start_stream(),
+        ]
+        if self.info.amd is not None:
+            self.screen = MachineScreen(AmdAction(self.info.amd), at)
+            return [*out, a.SendMsg("avmd", avmd_start_message()), a.StartTimer("amd", TICK_SECONDS)]
+        return out + self.dialogue.call_started(at)
+
+    def start_stream(self) -> a.Api:
+        """The ``uuid_audio_stream ... start`` to the worker (kept: restarts send it again)."""
         rate = self.policy.stream_rate or self.speech_rate
         metadata = {
             "uuid": self.info.uuid,
@@ -179,15 +195,7 @@ class CallSession:
         url = f"{self.policy.media_url}/call/{self.info.uuid}"
         start_stream = commands.audio_stream_start(self.info.uuid, url, "mono", rate, metadata)
         self._stream_command = start_stream
-        out: list[a.Action] = [
-            a.RecordAnswered(at),
-            a.RecordEvent("CHANNEL_ANSWER", at, {"rate": self.rate}),
-            a.Api("stream", start_stream),
-        ]
-        if self.info.amd is not None:
-            self.screen = MachineScreen(AmdAction(self.info.amd), at)
-            return [*out, a.SendMsg("avmd", avmd_start_message()), a.StartTimer("amd", TICK_SECONDS)]
-        return out + self.dialogue.call_started(at)
+        return a.Api("stream", start_stream)
 
     def _screened(self, result: Screened | None, now: datetime) -> list[a.Action]:
         """Answering-machine screening: keep listening, or act on the verdict."""

@@ -1,0 +1,140 @@
+"""Re-attach after a controller restart (issue 16 item 1): finding parked calls, resuming a session."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.control import actions as a
+from app.control.callinfo import REATTACH_VARIABLE, call_info_from_channel
+from app.control.phase import Phase
+from app.control.reclaim import ParkedCall, parked_calls, reclaim_parked_calls
+from app.control.resume import RESUME_LINE, Restored, ResumingAgents, restore
+from app.control.session import CallSession, SessionPolicy
+from app.dialog import base as d
+from app.dialog.flow_agent import FlowAgent
+from app.dialog.flow_loader import load_flow
+from app.esl.inbound import ApiError
+from app.esl.protocol import Event, MessageReader, connect_reply_event
+from app.store.records import TurnRow
+
+NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
+POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090")
+UUID = "43bcabcc-aec3-4d78-b420-1ff46f22909f"
+OTHER = "dd9aa131-d5c0-40ba-9f4e-14bd6cd5e7da"
+SHORT_FLOW = Path(__file__).resolve().parents[1] / "integration" / "data" / "short.yaml"
+
+
+def _fixture_rows(fs_fixtures: Path) -> str:
+    """The real ``show channels as json`` body (inbound-esl.txt: two loopback legs executing park)."""
+    messages = MessageReader().feed((fs_fixtures / "inbound-esl.received.txt").read_bytes())
+    return next(m.body_text for m in messages if m.body_text.startswith('{"row_count"'))
+
+
+def test_parked_calls_read_freeswitchs_real_show_channels_json(fs_fixtures: Path) -> None:
+    body = _fixture_rows(fs_fixtures)
+    assert json.loads(body)["row_count"] == 2
+    assert parked_calls(body) == [ParkedCall(UUID, "9998", "default"), ParkedCall(OTHER, "9998", "default")]
+    assert parked_calls('{"row_count":0}') == []
+    assert parked_calls("-ERR no reply\n") == []
+    row = {"uuid": UUID, "dest": "1", "context": "public", "application": "socket"}
+    assert parked_calls(json.dumps({"row_count": 1, "rows": [row]})) == []  # another controller holds it
+
+
+def test_only_our_parked_calls_are_marked_and_transferred_back(fs_fixtures: Path) -> None:
+    sent: list[str] = []
+    owned = {UUID: "true", OTHER: "_undef_"}
+
+    def api(command: str) -> str:
+        sent.append(command)
+        if command == "show channels as json":
+            return _fixture_rows(fs_fixtures)
+        if command.startswith("uuid_getvar"):
+            return owned[command.split()[1]]
+        return "+OK\n"
+
+    assert reclaim_parked_calls(api) == [UUID]
+    assert sent == [
+        "show channels as json",
+        f"uuid_getvar {UUID} callbridge_owned",
+        f"uuid_setvar {UUID} {REATTACH_VARIABLE} true",
+        f"uuid_transfer {UUID} 9998 XML default",
+        f"uuid_getvar {OTHER} callbridge_owned",  # not ours: left alone
+    ]
+
+
+def test_a_call_gone_meanwhile_is_skipped() -> None:
+    row = {"uuid": UUID, "dest": "1", "context": "public", "application": "park"}
+
+    def api(command: str) -> str:
+        if command == "show channels as json":
+            return json.dumps({"row_count": 1, "rows": [row]})
+        raise ApiError("uuid_getvar: -ERR No such channel!")
+
+    assert reclaim_parked_calls(api) == []
+
+
+class _Turns:
+    def __init__(self, rows: list[TurnRow] | Exception) -> None:
+        self.rows = rows
+
+    def turns(self, uuid: str) -> list[TurnRow]:
+        if isinstance(self.rows, Exception):
+            raise self.rows
+        return self.rows
+
+
+def _row(seq: int, speaker: str, text: str) -> TurnRow:
+    return TurnRow(UUID, seq, speaker, text, None, NOW, False, None, None)
+
+
+def test_restore_reads_the_turns_or_says_why_not() -> None:
+    restored = restore(_Turns([_row(1, "agent", "Hello. Say something."), _row(2, "caller", "hi")]), UUID)
+    assert restored.history == (d.Turn("agent", "Hello. Say something."), d.Turn("caller", "hi"))
+    assert restore(_Turns(OSError("database away")), UUID) == Restored(error="OSError: database away")
+    assert restore(None, UUID).error
+
+
+@pytest.fixture(scope="module")
+def connect_reply(fs_fixtures: Path) -> Event:
+    messages = list(MessageReader().feed((fs_fixtures / "outbound-socket-call.received.txt").read_bytes()))
+    return connect_reply_event(messages[0])
+
+
+def test_a_reattached_session_neither_answers_nor_greets_it_apologises_and_listens(
+    connect_reply: Event,
+) -> None:
+    info = replace(call_info_from_channel(connect_reply), answered=True, reattached=True)
+    session = CallSession(info, POLICY)
+    session.resumed = Restored((d.Turn("agent", "Say something."),))
+    actions = session.start(NOW)
+    assert session.phase is Phase.ACTIVE
+    assert not [x for x in actions if isinstance(x, a.RunAgent | a.SendMsg | a.RecordAnswered)]
+    events = [x.name for x in actions if isinstance(x, a.RecordEvent)]
+    assert events == ["reattached"]
+    apis = [x.tag for x in actions if isinstance(x, a.Api)]
+    assert apis == ["stream_stop", "stream"]  # the old worker's stream may still be attached
+    assert [x.text for x in actions if isinstance(x, a.Render)] == [RESUME_LINE]
+    assert session.dialogue.history == [d.Turn("agent", "Say something.")]
+
+
+def test_the_flow_goes_on_from_where_the_recorded_turns_left_it() -> None:
+    flow = load_flow(SHORT_FLOW)
+
+    class Flows:
+        def agent_for(self, context: d.CallContext, _flow: str | None) -> d.Agent:
+            return FlowAgent(flow, context)
+
+    history = (d.Turn("agent", "Hello. Say something."), d.Turn("agent", RESUME_LINE))
+    context = d.CallContext(uuid=UUID, history=history)
+    agent = ResumingAgents(Flows()).agent_for(context, None)
+    said = [x.text for x in agent.respond(context, d.Utterance("anything at all")) if isinstance(x, d.Say)]
+    assert said == ["Bye."]  # at node "ask": its answer leads to "bye", not back to the greeting
+    fresh = Flows().agent_for(replace(context, history=()), None)
+    assert [x.text for x in fresh.respond(context, d.Utterance("hi")) if isinstance(x, d.Say)] == [
+        "Say something."
+    ]
