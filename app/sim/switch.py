@@ -338,6 +338,9 @@ class FakeSwitch:
             hit_dialplan=True,
             line_echo=line_echo,
         )
+        # An INVITE received: FreeSWITCH's inbound sofia channel is RINGING from the start (every real
+        # capture's connect reply says so: outbound-socket-call, realswitch-did-call).
+        channel.call_state = "RINGING"
         for key, value in _sofia_inbound_variables(channel, destination).items():
             channel.set_var(key, value)
         for key, value in (variables or {}).items():
