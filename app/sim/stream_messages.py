@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ def _audio_extension(data: dict[str, Any]) -> str:
     kind = kind if isinstance(kind, str) else ""
     if kind == "raw":
         rate = data.get("sampleRate", 0)
-        rate = int(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else 0
+        finite = isinstance(rate, int) or (isinstance(rate, float) and math.isfinite(rate))
+        rate = int(rate) if finite and not isinstance(rate, bool) else 0  # int(inf) would raise
         if rate not in RAW_EXTENSIONS:
             raise ValueError(f"unsupported sample rate: {rate}")
         return RAW_EXTENSIONS[rate]
@@ -70,7 +72,7 @@ def handle_server_text(text: str, *, uuid: str, file_index: int, temp_dir: Path)
     """Turn one server text frame into its event; writes the audio file of a streamAudio message."""
     try:
         root = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # cJSON gives up past 1000 levels; json.loads recurses
         return ServerMessage(EVENT_JSON, text)
     if not isinstance(root, dict) or root.get("type") != "streamAudio":
         return ServerMessage(EVENT_JSON, text)

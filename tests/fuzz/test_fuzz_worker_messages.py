@@ -27,8 +27,9 @@ from app.dialog import base as d
 from app.esl.protocol import Event, MessageReader, connect_reply_event
 from app.media import messages, wire
 from app.media.messages import MessageError
+from app.sim.stream_messages import handle_server_text
 from tests.fuzz.fuzzing import examples
-from tests.fuzz.strategies import JSON_NUMBER, TEXT_FRAMES
+from tests.fuzz.strategies import JSON_NUMBER, JSON_VALUE, TEXT_FRAMES
 
 NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
 POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", goodbye="Bye now.", max_no_input=2)
@@ -239,3 +240,20 @@ def test_an_out_of_range_number_is_refused_with_its_field(value: int | float) ->
         assert not finite and "number" in str(exc)
         return
     assert finite and message["start_ms"] == value
+
+
+# --- the stand-in's mod_audio_stream: what it makes of the worker's text frames -----------------------
+
+
+@settings(max_examples=examples(200))
+@given(text=TEXT_FRAMES | JSON_VALUE.map(lambda data: json.dumps({"type": "streamAudio", "data": data})))
+@example(text=json.dumps({"type": "streamAudio", "data": {"audioDataType": "raw", "sampleRate": float("inf"),
+                                                            "audioData": ""}}))  # fmt: skip  # int(inf)
+@example(text="[" * 5000)  # found by fuzzing: RecursionError out of the stand-in's stream reader
+def test_the_stand_in_fires_an_event_for_any_worker_frame(
+    text: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    message = handle_server_text(
+        text, uuid=str(CALL_ID), file_index=1, temp_dir=tmp_path_factory.getbasetemp()
+    )
+    assert message.subclass.startswith("mod_audio_stream::") and isinstance(message.body, str)
