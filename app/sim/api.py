@@ -19,6 +19,7 @@ from app.sim.avmd import Avmd
 from app.sim.channel import Channel, PrivateMessage
 from app.sim.playback import process_fh
 from app.sim.profile import is_known_cause
+from app.sim.wire import atoi
 
 if TYPE_CHECKING:
     from app.sim.switch import FakeSwitch
@@ -352,7 +353,7 @@ class Api:
 
     def _start_stream(self, channel: Channel, argv: list[str]) -> bool:
         rate_text = argv[4] if len(argv) > 4 else "8k"
-        rate = {"16k": 16000, "8k": 8000}.get(rate_text) or _atoi(rate_text)
+        rate = {"16k": 16000, "8k": 8000}.get(rate_text) or atoi(rate_text)
         if not WS_URL.match(argv[2]) or rate <= 0 or rate % 8000:
             return False
         if channel.answer_state not in ("early", "answered"):
@@ -375,12 +376,3 @@ class Api:
         channel.audio_fork = fork
         fork.start()
         return True
-
-
-def _atoi(text: str) -> int:
-    digits = ""
-    for char in text.strip():
-        if not char.isdigit():
-            break
-        digits += char
-    return int(digits) if digits else 0

@@ -24,6 +24,7 @@ from app.sim.wire import (
     CommandParser,
     Event,
     api_response,
+    atoi,
     command_reply,
     disconnect_notice,
     frame_event,
@@ -278,7 +279,7 @@ class Listener:
             if self.session is None:
                 return "-ERR not controlling a session"
             seconds = line[7:].strip() if line[6:7] == " " else ""
-            self.linger = _atoi(seconds) if seconds else -1
+            self.linger = atoi(seconds) if seconds else -1
             return f"+OK will linger {self.linger} seconds" if self.linger != -1 else "+OK will linger"
         if lowered.startswith("nolinger"):
             if self.session is None:
@@ -323,7 +324,7 @@ def _private_message(command: Command) -> PrivateMessage:
     content_type = (command.header("content-type") or "").lower()
     if not arg and content_type == "text/plain" and command.body:
         arg = command.body
-    loops = _atoi(command.header("loops") or "1") if command.header("loops") else 1
+    loops = atoi(command.header("loops") or "1") if command.header("loops") else 1
     return PrivateMessage(
         command=(command.header("call-command") or "").lower(),
         app=command.header("execute-app-name") or "",
@@ -335,14 +336,3 @@ def _private_message(command: Command) -> PrivateMessage:
 
 def _true(value: str | None) -> bool:
     return (value or "").lower() in ("true", "yes", "on", "1", "enabled", "active", "allow")
-
-
-def _atoi(text: str) -> int:
-    text = text.strip()
-    sign = -1 if text.startswith("-") else 1
-    digits = ""
-    for char in text.lstrip("+-"):
-        if not char.isdigit():
-            break
-        digits += char
-    return sign * int(digits) if digits else 0

@@ -15,6 +15,7 @@ import numpy as np
 
 from app.sim.resample import StreamResampler
 from app.sim.wav import Int16Array
+from app.sim.wire import atoi
 
 MIX_TYPES = ("mono", "mixed", "stereo")
 
@@ -23,15 +24,7 @@ def frames_per_packet(buffer_size: str | None) -> int:
     """``STREAM_BUFFER_SIZE`` (ms) as a frame count: a multiple of 20 of at least 20, else 1."""
     if buffer_size is None:
         return 1
-    digits = buffer_size.strip()
-    sign = -1 if digits.startswith("-") else 1
-    digits = digits.lstrip("+-")
-    number = ""
-    for char in digits:
-        if not char.isdigit():
-            break
-        number += char
-    milliseconds = sign * int(number) if number else 0  # atoi semantics
+    milliseconds = atoi(buffer_size)
     if milliseconds % 20 != 0 or milliseconds < 20:
         return 1
     return milliseconds // 20

@@ -232,7 +232,7 @@ class CommandParser:
         del self._buffer[:end]
         command = _parse_head(head)
         length = command.header("content-length")
-        size = _atoi(length) if length is not None else 0
+        size = atoi(length) if length is not None else 0
         if size > 0:
             self._pending = command
             self._body_left = size
@@ -263,11 +263,17 @@ def _parse_head(head: str) -> Command:
     return command
 
 
-def _atoi(text: str) -> int:
+def atoi(text: str) -> int:
+    """C's ``atoi`` as FreeSWITCH uses it: leading blanks, a sign, ASCII digits up to the first other
+    character (``str.isdigit()`` would take '²', which ``int()`` refuses); 0 when there are none.
+
+    ``atoi`` overflows long before ``int()`` would refuse thousands of digits; 18 digits are kept.
+    """
+    text = text.strip()
+    sign = -1 if text.startswith("-") else 1
     digits = ""
-    for char in text.strip():
-        if char not in "0123456789":  # C's atoi: ASCII digits only (str.isdigit() takes '²' too)
+    for char in text[1:] if text[:1] in ("+", "-") else text:
+        if char not in "0123456789":
             break
         digits += char
-    # atoi's int overflows long before int() would refuse thousands of digits; 18 digits is past any body.
-    return int(digits[:18]) if digits else 0
+    return sign * int(digits[:18]) if digits else 0
