@@ -100,7 +100,7 @@ class Stack:
             self.recorder or self.call_log,
             self.speech,
             ResumingAgents(self.brain),
-            history=self.call_log,
+            history=self.recorder or self.call_log,  # the spool's turns too, and a bounded wait
         )
         self.outbound = OutboundServer(
             self.settings.controller_host,

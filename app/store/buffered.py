@@ -38,7 +38,7 @@ from app import metrics
 from app.store.calllog import CallLog
 from app.store.errors import CallLogError
 from app.store.outage import DatabaseUnavailable, refused_for_content
-from app.store.records import NewCall
+from app.store.records import NewCall, TurnRow
 from app.store.spool import CallLogSpool, CallLogWrite, SpooledWrite, SpoolError
 
 logger = logging.getLogger(__name__)
@@ -208,6 +208,37 @@ class BufferedCallLog:
             "state": state,
         }
         self._record(CallLogWrite("end_call", uuid, fields))
+
+    # -- reading back ------------------------------------------------------------------------------
+
+    def turns(self, uuid: str) -> list[TurnRow]:
+        """The call's turns: the database's, then those still in the spool (numbered on from them).
+
+        For restoring a re-attached call during or after an outage. Waits at most ``write_timeout``;
+        DatabaseUnavailable when the database does not answer (the spool alone would be a partial story).
+        """
+        rows = self._bounded(self.call_log.turns, uuid)
+        written = {row.write_key for row in rows if row.write_key}
+        for entry in self._in_pool(self.spool.pending, uuid, "add_turn"):
+            fields = entry.write.fields
+            key = fields.get("key")
+            if isinstance(key, str) and key in written:
+                continue  # replayed already, not yet removed from the spool
+            rows.append(
+                TurnRow(
+                    call_uuid=uuid,
+                    seq=len(rows) + 1,
+                    speaker=str(fields["speaker"]),
+                    text=str(fields["text"]),
+                    started_at=cast(datetime | None, fields.get("started_at")),
+                    ended_at=cast(datetime | None, fields.get("ended_at")),
+                    interrupted=bool(fields.get("interrupted")),
+                    heard_ms=cast(int | None, fields.get("heard_ms")),
+                    timings=cast(Mapping[str, object] | None, fields.get("timings")),
+                    write_key=key if isinstance(key, str) else None,
+                )
+            )
+        return rows
 
     # -- writing -----------------------------------------------------------------------------------
 

@@ -285,7 +285,7 @@ class CallLog:
             return [
                 TurnRow(
                     **{
-                        **{name: value for name, value in row.items() if name != "write_key"},
+                        **row,
                         "interrupted": bool(row["interrupted"]),
                         "timings": _from_json(uuid, row["timings"]),
                     }

@@ -79,6 +79,8 @@ class TurnRow:
     interrupted: bool
     heard_ms: int | None
     timings: Mapping[str, object] | None
+    # The writer's idempotency key (None for rows written without one).
+    write_key: str | None = None
 
 
 def check_call_uuid(value: str) -> None:

@@ -141,6 +141,18 @@ class CallLogSpool:
                     connection.execute("DELETE FROM writes WHERE id = ?", (row[0],))
         return entries
 
+    def pending(self, call_uuid: str, kind: str) -> list[SpooledWrite]:
+        """The call's spooled writes of one kind, oldest first."""
+        if not self._exists():
+            return []
+        with self._transaction() as connection:
+            rows = connection.execute(
+                "SELECT id, call_uuid, kind, fields, spooled_at FROM writes WHERE call_uuid = ? AND kind = ?"
+                " ORDER BY id",
+                (call_uuid, kind),
+            ).fetchall()
+        return [_spooled(row) for row in rows]
+
     def remove_through(self, last_id: int) -> None:
         """Forget every write up to and including ``last_id`` (they have been replayed)."""
         with self._transaction() as connection:

@@ -12,6 +12,7 @@ from psycogreen.gevent import gevent_wait_callback
 from app import metrics
 from app.store import CallLog, upgrade
 from app.store.buffered import BufferedCallLog, apply_write
+from app.store.outage import DatabaseUnavailable
 from app.store.spool import CallLogSpool, CallLogWrite
 from tests.scratch_postgres import ScratchPostgres
 from tests.store.test_store_spool import UUID, assert_recorded_once, call_writes, wait_for
@@ -91,10 +92,11 @@ def test_a_hung_database_costs_a_write_one_timeout_then_the_spool_takes_over(
     record(buffered, slice(0, 2))
     scratch.pause()  # connections stay open, nothing answers: without a bound the call would wait forever
     try:
-        record(
-            buffered, slice(2, None)
-        )  # returns: one 0.5 s timeout, then the spool (unbounded, it never would)
+        # Returns: one 0.5 s timeout, then the spool (without the bound it never would).
+        record(buffered, slice(2, None))
         assert buffered.spooling and buffered.depth == len(call_writes()) - 2
+        with pytest.raises(DatabaseUnavailable):  # a re-attached call's history is read within the bound too
+            buffered.turns(UUID)
     finally:
         scratch.resume()
     assert wait_for(lambda: not buffered.spooling, timeout=60)
