@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.domain import CallId, CallType, parse_call_id
+from app.media import messages
 
 MAX_FRAME_BYTES = 64 * 1024  # 2 s at 16 kHz: far above any STREAM_BUFFER_SIZE in practice
 MAX_TEXT_BYTES = 16 * 1024
@@ -53,8 +54,6 @@ def parse_metadata(text: str, path_call_id: CallId) -> StreamMetadata:
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise WireError("metadata frame too large")
     obj = _load_json(text, "metadata")
-    if not isinstance(obj, dict):
-        raise WireError("metadata is not a JSON object")
     uuid = str(obj.get("uuid", path_call_id)).lower()
     if uuid != path_call_id:
         raise WireError(f"metadata uuid {uuid!r} does not match the URL's {path_call_id}")
@@ -87,18 +86,18 @@ def parse_control(text: str) -> dict[str, object]:
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise WireError("text frame too large")
     obj = _load_json(text, "text frame")
-    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+    if not isinstance(obj.get("type"), str):
         raise WireError("text frame is not a JSON object with a type")
     return obj
 
 
-def _load_json(text: str, what: str) -> object:
+def _load_json(text: str, what: str) -> dict[str, object]:
+    """A JSON object whose numbers are finite and in range (``messages.read``): json.loads alone takes
+    ``Infinity``, ``NaN`` and ``1e999``, and e.g. ``elapsed_ms: Infinity`` would overflow the echo timeline."""
     try:
-        return json.loads(text)
-    except ValueError:
-        raise WireError(f"{what} is not JSON: {text[:80]!r}") from None
-    except RecursionError:  # json.loads recurses once per level: '[[[[...' is not a frame of ours
-        raise WireError(f"{what} is JSON nested too deeply") from None
+        return messages.read(text)
+    except messages.MessageError as exc:
+        raise WireError(f"{what}: {exc}") from None
 
 
 def encode_message(message: dict[str, object]) -> str:

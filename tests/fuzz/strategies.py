@@ -46,10 +46,11 @@ JSON_VALUE = st.recursive(
     max_leaves=12,
 )
 TYPES = st.sampled_from(["speech_onset", "speech_cancelled", "speech_started", "hypothesis", "partial",
-                         "speech_stopped", "utterance", "stt_rejected", "playback", "", "x"])  # fmt: skip
+                         "speech_stopped", "utterance", "stt_rejected", "playback", "playback_started",
+                         "playback_paused", "playback_resumed", "", "x"])  # fmt: skip
 FIELDS = st.sampled_from(["start_ms", "end_ms", "decided_ms", "stt_ms", "text", "confidence", "reason",
                           "engine", "chars", "speculative", "turn_silence_ms", "uuid", "rate",
-                          "call_type", "caller", "direction"])  # fmt: skip
+                          "call_type", "caller", "direction", "on", "levels", "elapsed_ms", "id"])  # fmt: skip
 
 
 @st.composite
@@ -70,5 +71,13 @@ TEXT_FRAMES = st.one_of(
     worker_like().map(dumps),
     JSON_VALUE.map(dumps),
     st.text(max_size=200),
-    st.sampled_from(["[" * 5000, '{"type":' * 1500, '{"type":"utterance","start_ms":1e999}']),
+    st.sampled_from(
+        [
+            "[" * 5000,
+            '{"type":' * 1500,
+            '{"type":"utterance","start_ms":1e999}',
+            '{"type":"playback_started","id":"s1","elapsed_ms":Infinity}',
+            '{"type":"playback","on":true,"id":"s1","levels":[NaN,1e999,-1,3]}',
+        ]
+    ),
 )

@@ -16,7 +16,7 @@ import uuid
 
 import gevent.socket
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.esl.protocol import MessageReader
@@ -113,6 +113,9 @@ FRAME = st.one_of(
 )
 
 
+PLAYBACK_STARTED_INFINITY = '{"type":"playback_started","id":"s1","elapsed_ms":Infinity}'
+
+
 def metadata_for(stream_id: str, rate: int = 8000) -> str:
     return json.dumps({"uuid": stream_id, "call_type": "sip", "rate": rate, "caller": "+15551230000"})
 
@@ -126,6 +129,8 @@ def test_fuzzed_frames_on_the_worker_websocket(fuzz_stack: Stack, fuzz_switch: F
         with_metadata=st.booleans(),
         frames=st.lists(FRAME, max_size=5),
     )
+    # found by fuzzing: json.loads took Infinity, and the echo timeline's int(inf) killed the stream
+    @example(handshake=None, with_metadata=True, frames=[("text", PLAYBACK_STARTED_INFINITY)])
     def stream_sends(handshake: bytes | None, with_metadata: bool, frames: list[tuple[str, object]]) -> None:
         if handshake is not None:  # not even a WebSocket: an HTTP request gone wrong
             exchange(port, b"GET /call/" + str(uuid.uuid4()).encode() + b" HTTP/1.1\r\n" + handshake)
