@@ -9,7 +9,7 @@ import gevent
 import gevent.event
 
 from app.config import Settings
-from app.control.reclaim import reclaim_when_connected
+from app.control.reclaim import Reclaimer
 from app.esl.inbound import Backoff, InboundClient
 from app.llm_check import llm_unreachable
 from app.metrics import MetricsServer, ReadinessCheck
@@ -44,16 +44,19 @@ def run_serve(settings: Settings) -> int:
         )
     stack = Stack.build(settings)
     stack.start()
+    reclaimer = Reclaimer()  # takes back calls left parked by a controller restart (issue 16 item 1)
     esl = InboundClient(
         settings.esl_host,
         settings.esl_port,
         settings.esl_password.get_secret_value(),
+        events=("BACKGROUND_JOB", "CHANNEL_HANGUP_COMPLETE", *Reclaimer.EVENTS),
+        on_event=reclaimer.on_event,
         connect_timeout=settings.esl_connect_timeout,
         command_timeout=settings.esl_command_timeout,
         backoff=Backoff(settings.esl_reconnect_min_delay, settings.esl_reconnect_max_delay),
     )
     esl.start()
-    gevent.spawn(reclaim_when_connected, esl)  # calls a previous run left parked (issue 16 item 1)
+    gevent.spawn(reclaimer.run, esl)
     checks: dict[str, ReadinessCheck] = {
         "esl": esl.connected.is_set,
         "controller": lambda: stack.outbound is not None and stack.outbound.ready.is_set(),

@@ -17,7 +17,7 @@ from pathlib import Path
 import gevent
 import pytest
 
-from app.control.reclaim import reclaim_when_connected
+from app.control.reclaim import Reclaimer, reclaim_when_connected
 from app.control.resume import RESUME_LINE
 from app.demo import make_caller_wav
 from app.esl.inbound import InboundClient
@@ -140,3 +140,67 @@ def test_a_call_survives_a_controller_restart_and_ends_with_one_record(
             first.stop(grace=0)
         if second is not None:
             second.stop()
+
+
+def test_a_controller_already_running_takes_over_the_calls_a_draining_one_cuts(
+    tmp_path: Path, switch: FakeSwitch
+) -> None:
+    """A rolling deploy: the old stack stops listening, the new one binds the port, the old one's drain
+    gives up on the call (cut at once here); the call parks and the new one takes it back on CHANNEL_PARK."""
+    flow = tmp_path / "reattach.yaml"
+    flow.write_text(FLOW)
+    settings = stack_settings(tmp_path, flow, goodbye_text="Bye.", no_input_timeout="60", max_no_input="1")
+    upgrade(settings.database_url)
+    old = Stack.build(settings)
+    old.start(advertise_bound_media=True)
+    port = old.controller_port
+    switch.dialplan.add(
+        "public",
+        rf"^\+?{DID}$",
+        [
+            ("set", "call_type=sip"),
+            ("set", "callbridge_owned=true"),
+            ("socket", f"127.0.0.1:{port} async full"),
+            ("set", "park_timeout=30:NORMAL_TEMPORARY_FAILURE"),
+            ("park", ""),
+            ("hangup", "NORMAL_TEMPORARY_FAILURE"),
+        ],
+    )
+    call = switch.place_call(destination=DID, context="public")
+    new: Stack | None = None
+    reclaimer = Reclaimer()
+    esl = InboundClient(
+        "127.0.0.1", switch.esl_port, switch.password, events=Reclaimer.EVENTS, on_event=reclaimer.on_event
+    )
+    esl.start()
+    sweeper = gevent.spawn(reclaimer.run, esl)
+    try:
+        _until(
+            lambda: "audio_stream_connected" in [e.name for e in old.call_log.events(call.uuid)],
+            30,
+            "call up",
+        )
+        _until(lambda: esl.connected.is_set() and esl.connections_made == 1, 20, "the event socket")
+        gevent.sleep(2 * reclaimer.poll_seconds)  # its start-up sweep is done: it found nothing parked
+        assert reclaimer.taken == []
+        assert old.outbound is not None
+        old.outbound.stop()  # the old controller takes no new calls...
+        new = Stack.build(settings.model_copy(update={"controller_port": port, "no_input_timeout": 1.0}))
+        new.start(advertise_bound_media=True)  # ...the new one listens on the same port...
+        assert old.outbound.drain(0) == 1  # ...and the old one's drain cuts the call
+        _until(lambda: reclaimer.taken == [call.uuid], 30, "the take-over")
+        assert call.wait_ended(60)
+        assert new.controller_finished(call.uuid, timeout=20)
+        record = new.call_log.get_call(call.uuid)
+        assert record is not None and (record.state, record.hangup_cause) == ("ended", "NORMAL_CLEARING")
+        events = [e.name for e in new.call_log.events(call.uuid)]
+        assert events.index("controller_shutdown") < events.index("reattached")
+        agent = [t.text for t in new.call_log.turns(call.uuid) if t.speaker == "agent"]
+        # The silent caller's no-input ends the flow from the question it was at ("What is your name?").
+        assert agent[-2:] == [RESUME_LINE, "Bye."], agent
+    finally:
+        sweeper.kill()
+        esl.stop()
+        old.stop(grace=0)
+        if new is not None:
+            new.stop()

@@ -12,7 +12,7 @@ import pytest
 from app.control import actions as a
 from app.control.callinfo import REATTACH_VARIABLE, call_info_from_channel
 from app.control.phase import Phase
-from app.control.reclaim import ParkedCall, parked_calls, reclaim_parked_calls
+from app.control.reclaim import ParkedCall, parked_calls, parked_from_event, reclaim_parked_calls
 from app.control.resume import RESUME_LINE, Restored, ResumingAgents, restore
 from app.control.session import CallSession, SessionPolicy
 from app.dialog import base as d
@@ -138,3 +138,23 @@ def test_the_flow_goes_on_from_where_the_recorded_turns_left_it() -> None:
     assert [x.text for x in fresh.respond(context, d.Utterance("hi")) if isinstance(x, d.Say)] == [
         "Say something."
     ]
+
+
+def _park_event(application: str, owned: str | None = "true") -> Event:
+    headers = {
+        "Event-Name": "CHANNEL_PARK",
+        "Unique-ID": UUID,
+        "Caller-Destination-Number": "+15551230001",
+        "Caller-Context": "public",
+        "variable_current_application": application,
+    }
+    if owned is not None:
+        headers["variable_callbridge_owned"] = owned
+    return Event(headers)
+
+
+def test_only_a_dialplan_park_of_ours_is_taken_back_on_channel_park() -> None:
+    assert parked_from_event(_park_event("park")) == ParkedCall(UUID, "+15551230001", "public")
+    assert parked_from_event(_park_event("socket")) is None  # the socket app's own park: still controlled
+    assert parked_from_event(_park_event("park", owned=None)) is None  # not ours
+    assert parked_from_event(Event({"Event-Name": "CHANNEL_UNPARK"})) is None
