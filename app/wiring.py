@@ -99,7 +99,8 @@ class Stack:
             policy,
             self.recorder or self.call_log,
             self.speech,
-            ResumingAgents(self.brain),
+            # Each agent's inputs are recorded (agent_input), so a re-attached flow resumes exactly.
+            ResumingAgents(self.brain, recorder=self.recorder or self.call_log, inputs=self.call_log),
             history=self.recorder or self.call_log,  # the spool's turns too, and a bounded wait
         )
         self.outbound = OutboundServer(

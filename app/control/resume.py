@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from app.control import actions as a
+from app.control.agent_inputs import InputRecorder, InputSource, RecordingAgent, recorded_inputs
 from app.control.phase import Phase
 from app.dialog import base as d
 from app.esl import commands
@@ -93,18 +94,29 @@ def resume(session: CallSession, restored: Restored, now: datetime) -> list[a.Ac
 
 
 class ResumingAgents:
-    """Makes agents through ``inner``; one made for a call that already has history (a re-attached call)
-    and that can rehearse (a scripted flow: deterministic, local) is first walked through that history."""
+    """Makes agents through ``inner``, recording each one's inputs (``agent_input`` events, with a
+    ``recorder``). An agent made for a call that already has history (a re-attached call: a new call's first
+    input comes with none) and that can rehearse (a scripted flow: deterministic, local) is first walked
+    through the inputs recorded for the call, or, if there are none, through its caller's turns."""
 
-    def __init__(self, inner: AgentMaker) -> None:
+    def __init__(
+        self, inner: AgentMaker, recorder: InputRecorder | None = None, inputs: InputSource | None = None
+    ) -> None:
         self.inner = inner
+        self.recorder = recorder
+        self.inputs = inputs
 
     def agent_for(self, context: d.CallContext, flow: str | None) -> d.Agent:
         """The agent for ``context``, at the point of the conversation its history reached."""
         agent = self.inner.agent_for(context, flow)
         if context.history and isinstance(agent, d.Rehearsing):
-            replay(agent, context, context.history)
-        return agent
+            recorded = recorded_inputs(self.inputs, context.uuid) if self.inputs is not None else []
+            if recorded:
+                for event in recorded:
+                    _drain(agent.respond(replace(context, history=()), event))
+            else:
+                replay(agent, context, context.history)
+        return agent if self.recorder is None else RecordingAgent(agent, self.recorder, context.uuid)
 
 
 def replay(agent: d.Agent, context: d.CallContext, history: Sequence[d.Turn]) -> None:

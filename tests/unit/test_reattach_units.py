@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.control import actions as a
+from app.control.agent_inputs import input_from_detail
 from app.control.callinfo import REATTACH_VARIABLE, call_info_from_channel
 from app.control.phase import Phase
 from app.control.reclaim import ParkedCall, parked_calls, parked_from_event, reclaim_parked_calls
@@ -20,7 +21,7 @@ from app.dialog.flow_agent import FlowAgent
 from app.dialog.flow_loader import load_flow
 from app.esl.inbound import ApiError
 from app.esl.protocol import Event, MessageReader, connect_reply_event
-from app.store.records import TurnRow
+from app.store.records import EventRow, TurnRow
 
 NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
 POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090")
@@ -158,3 +159,70 @@ def test_only_a_dialplan_park_of_ours_is_taken_back_on_channel_park() -> None:
     assert parked_from_event(_park_event("socket")) is None  # the socket app's own park: still controlled
     assert parked_from_event(_park_event("park", owned=None)) is None  # not ours
     assert parked_from_event(Event({"Event-Name": "CHANNEL_UNPARK"})) is None
+
+
+DTMF_FLOW = """\
+name: test-dtmf
+greeting: Hello.
+start: menu
+defaults:
+  retries: 0
+  on_fail: done
+nodes:
+  menu:
+    say: Press one.
+    routes:
+      - match: {dtmf: "1"}
+        goto: second
+  second:
+    say: Second question.
+    routes:
+      - match: anything
+        goto: done
+  done:
+    say: Done.
+    end: hangup
+"""
+
+
+class _EventLog:
+    """A call log's events, in memory: what RecordingAgent writes and ResumingAgents reads back."""
+
+    def __init__(self) -> None:
+        self.rows: list[EventRow] = []
+
+    def add_event(self, uuid: str, name: str, at: datetime, detail: dict[str, object] | None = None) -> None:
+        self.rows.append(EventRow(uuid, len(self.rows) + 1, name, at, detail))
+
+    def events(self, uuid: str) -> list[EventRow]:
+        return [row for row in self.rows if row.call_uuid == uuid]
+
+
+def test_recorded_inputs_bring_a_flow_back_to_a_node_reached_by_keys(tmp_path: Path) -> None:
+    path = tmp_path / "dtmf.yaml"
+    path.write_text(DTMF_FLOW)
+    flow = load_flow(path)
+
+    class Flows:
+        def agent_for(self, context: d.CallContext, _flow: str | None) -> d.Agent:
+            return FlowAgent(flow, context)
+
+    log = _EventLog()
+    agents = ResumingAgents(Flows(), recorder=log, inputs=log)
+    first = agents.agent_for(d.CallContext(uuid=UUID), None)  # a new call: no history
+    list(first.respond(d.CallContext(uuid=UUID), d.CallStarted()))
+    list(first.respond(d.CallContext(uuid=UUID), d.Dtmf("1")))
+    assert [row.detail for row in log.rows] == [{"input": "call_started"}, {"input": "dtmf", "digits": "1"}]
+    # The controller restarts. The caller's turns hold no keys; the recorded inputs do.
+    history = (
+        d.Turn("agent", "Hello. Press one."),
+        d.Turn("agent", "Second question."),
+        d.Turn("agent", RESUME_LINE),
+    )
+    context = d.CallContext(uuid=UUID, history=history)
+    resumed = agents.agent_for(context, None)
+    said = [x.text for x in resumed.respond(context, d.Utterance("blue")) if isinstance(x, d.Say)]
+    assert said == ["Done."]
+    assert len(log.rows) == 3  # the replay wrote nothing; the new input was recorded
+    assert input_from_detail({"input": "dtmf", "digits": "1"}) == d.Dtmf("1")
+    assert input_from_detail({"input": "something else"}) is None
