@@ -95,8 +95,8 @@ class CallSession:
     # --- inputs -------------------------------------------------------------------------------------
 
     def start(self, now: datetime) -> list[a.Action]:
-        if self.resumed is not None:
-            return resume(self, self.resumed, now)
+        if self.resumed is not None and self.info.answered:
+            return resume(self, self.resumed, now)  # else it parked before its answer: start it afresh
         out: list[a.Action] = [a.RecordStart(created_at=now)]
         if self.info.answered:
             return out + self._answered(now)

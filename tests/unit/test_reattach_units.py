@@ -226,3 +226,12 @@ def test_recorded_inputs_bring_a_flow_back_to_a_node_reached_by_keys(tmp_path: P
     assert len(log.rows) == 3  # the replay wrote nothing; the new input was recorded
     assert input_from_detail({"input": "dtmf", "digits": "1"}) == d.Dtmf("1")
     assert input_from_detail({"input": "something else"}) is None
+
+
+def test_a_call_that_parked_before_its_answer_is_answered_and_greeted_as_usual(connect_reply: Event) -> None:
+    info = replace(call_info_from_channel(connect_reply), answered=False, reattached=True)
+    session = CallSession(info, POLICY)
+    session.resumed = Restored()
+    actions = session.start(NOW)
+    assert [x.tag for x in actions if isinstance(x, a.SendMsg)] == ["answer"]
+    assert not [x for x in actions if isinstance(x, a.Render)]
