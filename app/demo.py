@@ -51,18 +51,45 @@ CALLER_SCRIPT: tuple[tuple[float, Line], ...] = (
 
 
 def _render_line(voice: PiperTTS, line: Line, rate: int) -> np.ndarray:
-    """One line of the script at ``rate``; each clause trimmed to its speech so a pause is exactly as long."""
+    """One line of the script at ``rate``.
+
+    A line with pauses is spoken as one sentence, so the voice carries on through them as a person's
+    does (a clause synthesised alone ends on a falling, final pitch, which no listener, and no
+    end-of-turn model, takes for a pause); each pause is then opened at the quietest point near where the
+    words before it end (their own rendering's length) and is exactly as long as the script says.
+    """
     if isinstance(line, str):
         return voice.synthesize(line).resampled(rate).samples
-    parts = []
+    words = [clause for clause in line if isinstance(clause, str)]
+    whole = voice.synthesize(" ".join(words)).resampled(rate).samples
+    start, end = speech_span(whole, rate)
+    whole = whole[start:end]
+    parts, cut, said = [], 0, ""
     for clause in line:
-        if isinstance(clause, int):
-            parts.append(np.zeros(clause * rate // 1000, dtype=np.int16))
+        if isinstance(clause, str):
+            said = f"{said} {clause}".strip()
             continue
-        samples = voice.synthesize(clause).resampled(rate).samples
-        start, end = speech_span(samples, rate)
-        parts.append(samples[start:end])
+        prefix = voice.synthesize(said).resampled(rate).samples
+        first, last = speech_span(prefix, rate)
+        split = _quietest_point(whole, cut, last - first, rate)
+        parts += [whole[cut:split], np.zeros(clause * rate // 1000, dtype=np.int16)]
+        cut = split
+    parts.append(whole[cut:])
     return np.concatenate(parts)
+
+
+def _quietest_point(samples: np.ndarray, after: int, near: int, rate: int, search_ms: int = 200) -> int:
+    """The start of the quietest 10 ms frame within ``search_ms`` of sample ``near`` (and after ``after``)."""
+    frame = rate // 100
+    low, high = (
+        max(after + frame, near - search_ms * rate // 1000),
+        min(len(samples) - frame, near + search_ms * rate // 1000),
+    )
+    if high <= low:
+        return max(after, min(near, len(samples)))
+    starts = np.arange(low, high, frame // 2)
+    energy = [float(np.mean(samples[s : s + frame].astype(np.float64) ** 2)) for s in starts]
+    return int(starts[int(np.argmin(energy))])
 
 
 def make_caller_wav(
@@ -120,7 +147,11 @@ def run_demo(
     switch.start()
     stack.start(advertise_bound_media=True)
     try:
-        line = "a clean line" if echo is None else f"a line echoing the agent at {echo[0]:g} dB, {echo[1]} ms late"
+        line = (
+            "a clean line"
+            if echo is None
+            else f"a line echoing the agent at {echo[0]:g} dB, {echo[1]} ms late"
+        )
         out.print(f"FreeSWITCH stand-in: calling {DID} from {CALLER_NUMBER} ({call_type}, {line}) …")
         call = switch.place_call(
             destination=DID,
@@ -149,7 +180,9 @@ def run_demo(
         )
         out.print(f"agent audio in the recording: {heard / 1000:.1f} s")
         out.print(f"stereo recording (left: caller, right: agent): {recording}", soft_wrap=True)
-        out.print(f"call log: {settings.database_url}  (try: callbridge calls --events {call.uuid})", soft_wrap=True)
+        out.print(
+            f"call log: {settings.database_url}  (try: callbridge calls --events {call.uuid})", soft_wrap=True
+        )
         return 0 if ended and heard > 0 else 1
     finally:
         stack.stop()
