@@ -7,8 +7,6 @@ InboundClient. Nobody may be dialled twice after answering, and no contact may b
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,18 +19,12 @@ from app.store import upgrade
 from app.store.campaigns import CampaignStore
 from app.wiring import Stack
 from tests.integration.conftest import SHORT_FLOW
+from tests.polling import until
 from tests.stack import stack_settings
 
 from .stand_in import connected_dialer, csv_text, running_switch
 
 CONTACTS = 10
-
-
-def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        gevent.sleep(0.05)
 
 
 def test_lost_originate_replies_are_reconciled_without_dialling_anyone_twice(
@@ -51,11 +43,14 @@ def test_lost_originate_replies_are_reconciled_without_dialling_anyone_twice(
             # Ring a little, answer, talk for a while: the drop catches calls ringing and up.
             switch.add_endpoint(r".", Endpoint(result="answer", answer_delay=0.8, hangup_after=2.0))
             config = DialerConfig(
-                controller_host="127.0.0.1", controller_port=stack.controller_port, max_cps=100, stale_after=5.0
+                controller_host="127.0.0.1",
+                controller_port=stack.controller_port,
+                max_cps=100,
+                stale_after=5.0,
             )
             with connected_dialer(store, switch, campaign_id, config) as connected:
                 run = gevent.spawn(connected.dialer.run)
-                _until(lambda: len(store.attempts(campaign_id)) >= 4, 60, "the first calls")
+                until(lambda: len(store.attempts(campaign_id)) >= 4, 60, "the first calls")
                 assert switch.drop_inbound_connections() >= 1
                 run.join(timeout=180)
                 assert run.ready(), "the campaign did not finish after the drop"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-
-import gevent
 
 from app.demo import make_caller_wav
 from app.media.server import MediaServer
@@ -14,20 +10,16 @@ from app.sim.switch import FakeSwitch
 from app.store import upgrade
 from app.wiring import Stack
 from tests.integration.conftest import SHORT_FLOW
+from tests.polling import until
 from tests.stack import stack_settings
-
-
-def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        gevent.sleep(0.05)
 
 
 def test_a_worker_that_dies_mid_call_is_reconnected_and_hears_the_caller(
     tmp_path: Path, switch: FakeSwitch
 ) -> None:
-    settings = stack_settings(tmp_path, SHORT_FLOW, goodbye_text="Bye.", no_input_timeout="30", max_no_input="1")
+    settings = stack_settings(
+        tmp_path, SHORT_FLOW, goodbye_text="Bye.", no_input_timeout="30", max_no_input="1"
+    )
     upgrade(settings.database_url)
     stack = Stack.build(settings)
     stack.start(advertise_bound_media=True)
@@ -45,10 +37,10 @@ def test_a_worker_that_dies_mid_call_is_reconnected_and_hears_the_caller(
             variables={"call_type": "sip"},
             caller_audio=caller,
         )
-        _until(lambda: "audio_stream_connected" in events(), 30, "the first stream")
+        until(lambda: "audio_stream_connected" in events(), 30, "the first stream")
         host, port = stack.media.address
         stack.media.stop()  # the worker process dies: its connections close
-        _until(lambda: "audio_stream_disconnect" in events(), 30, f"mod_audio_stream::disconnect: {events()}")
+        until(lambda: "audio_stream_disconnect" in events(), 30, f"mod_audio_stream::disconnect: {events()}")
         revived = MediaServer(host, port, stack.media.factory)  # supervised: back on the same port
         revived.start()
         assert call.wait_ended(90)
