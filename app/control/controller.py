@@ -117,7 +117,11 @@ class CallController:
     def __call__(self, sock: OutboundSocket) -> None:
         try:
             channel = sock.connect()
-        except (gs.NotConnectedError, CommandTimeout, OSError) as exc:
+        except gs.NotConnectedError:
+            # Closed before answering "connect": a load balancer's or monitor's TCP check, not a call.
+            log.info("socket %s: closed before connect (a health probe?)", sock.label)
+            return
+        except (CommandTimeout, OSError) as exc:
             log.error("socket %s: FreeSWITCH left before connect: %s", sock.label, exc)
             return
         try:
