@@ -46,9 +46,10 @@ def dial_with_progress(
     pause_on_stop: bool,
 ) -> None:
     """Work the campaign with live progress; with ``pause_on_stop``, a campaign left unfinished is paused."""
+    from app.dialer.dialer_setup import DialerConfig  # noqa: PLC0415
     from app.dialer.policy import sessions_per_second  # noqa: PLC0415
     from app.dialer.progress import ProgressView, run_with_progress  # noqa: PLC0415
-    from app.dialer.runner import Dialer, DialerConfig  # noqa: PLC0415
+    from app.dialer.runner import Dialer  # noqa: PLC0415
     from app.store.campaigns import CampaignStoreError  # noqa: PLC0415
 
     assert connection.client is not None

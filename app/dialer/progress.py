@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
-    from app.dialer.runner import RunSummary
+    from app.dialer.dialer_setup import RunSummary
 
 
 class DialerTally(Protocol):

@@ -12,75 +12,24 @@ import os
 import socket
 import uuid as uuid_module
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
 import gevent
 import gevent.event
 import gevent.pool
 
 from app import metrics
+from app.dialer.dialer_setup import JOB_GRACE_S, DialerConfig, Esl, RunSummary, campaign_policies, utc_now
 from app.dialer.dialstring import OutboundCall, originate_command
 from app.dialer.hangups import Hangup, HangupWatch
 from app.dialer.lost_originate import LOST_CAUSE, LostOutcome, RecordedCall, lost_originate_outcome
-from app.dialer.policy import CallingWindow, Pacing, RetryPolicy, outcome_of_cause
+from app.dialer.policy import outcome_of_cause
 from app.dialer.state import AttemptState, JobResult, settle_contact
 from app.esl.protocol import Event
-from app.store.campaign_records import AttemptEnd, AttemptRow, CampaignRow, Claimed, ClaimWait
+from app.store.campaign_records import AttemptEnd, AttemptRow, Claimed, ClaimWait
 from app.store.campaigns import CampaignStore
 
 log = logging.getLogger(__name__)
-
-# Extra seconds granted to a BACKGROUND_JOB beyond the originate timeout (gateway failover, slow trunks).
-JOB_GRACE_S = 30.0
-
-
-class Esl(Protocol):
-    """What the dialer needs of an ESL connection (``app.esl.inbound.InboundClient`` fits)."""
-
-    def api(self, command: str, timeout: float | None = None) -> str: ...
-    def bgapi(self, command: str) -> gevent.event.AsyncResult: ...
-    def wait_connected(self, timeout: float | None = None) -> bool: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class DialerConfig:
-    """Process-wide dialling facts: where the controller listens, caller ID, our own rate cap."""
-
-    controller_host: str
-    controller_port: int
-    originate_timeout: int = 30
-    caller_id_number: str | None = None
-    caller_id_name: str | None = None
-    max_cps: float = 10.0
-    stale_after: float = 30.0
-    poll_interval: float = 1.0
-    fallback_time_zone: str = "UTC"
-    max_call_seconds: float = 4 * 3600.0
-
-
-@dataclass
-class RunSummary:
-    dialled: int = 0
-    reconciled: int = 0
-    stopped_because: str = ""
-    uuids: list[str] = field(default_factory=list)
-
-
-def campaign_policies(campaign: CampaignRow) -> tuple[Pacing, RetryPolicy, CallingWindow | None]:
-    """The pacing, retry policy and calling window a campaign row describes."""
-    window = None
-    if campaign.window_start and campaign.window_end:
-        window = CallingWindow.parse(f"{campaign.window_start}-{campaign.window_end}")
-    retry = RetryPolicy(
-        max_attempts=campaign.max_attempts, base_delay=timedelta(seconds=campaign.retry_delay_s)
-    )
-    return Pacing(campaign.max_concurrent, campaign.cps), retry, window
 
 
 class Dialer:

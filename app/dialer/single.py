@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from app.dialer.dialer_setup import JOB_GRACE_S, Esl, utc_now
 from app.dialer.dialstring import OutboundCall, originate_command
 from app.dialer.hangups import Hangup, HangupWatch
-from app.dialer.runner import JOB_GRACE_S, Esl, utc_now
 from app.dialer.state import JobResult
 from app.store.records import NewCall
 

@@ -13,7 +13,8 @@ import gevent
 from gevent import socket
 from gevent.server import StreamServer
 
-from app.dialer.runner import Dialer, DialerConfig, RunSummary
+from app.dialer.dialer_setup import DialerConfig, RunSummary
+from app.dialer.runner import Dialer
 from app.esl.inbound import InboundClient
 from app.esl.protocol import Event
 from app.sim.switch import FakeSwitch

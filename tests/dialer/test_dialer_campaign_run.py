@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.dialer.campaigns import CampaignOptions, export_results, import_campaign
-from app.dialer.runner import DialerConfig
+from app.dialer.dialer_setup import DialerConfig
 from app.domain import decode_call_variables as decode_variables
 from app.sim.switch import Endpoint
 from app.store import upgrade

@@ -13,7 +13,7 @@ from pathlib import Path
 import gevent
 
 from app.dialer.campaigns import CampaignOptions, import_campaign
-from app.dialer.runner import DialerConfig
+from app.dialer.dialer_setup import DialerConfig
 from app.sim.switch import Endpoint
 from app.store import upgrade
 from app.store.campaigns import CampaignStore

@@ -14,8 +14,8 @@ from rich.console import Console
 from app.config import load_settings
 from app.dialer.campaigns import CampaignOptions, import_campaign
 from app.dialer.cli_dial import EslConnection, dial_with_progress
+from app.dialer.dialer_setup import RunSummary
 from app.dialer.progress import ProgressView, Snapshot, run_with_progress, snapshot
-from app.dialer.runner import RunSummary
 from app.sim.switch import Endpoint
 from app.store import upgrade
 from app.store.campaigns import CampaignStore
