@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.config_call_log import CallLogSettings
 from app.config_turn import TurnSettings
 
 ENV_PREFIX = "CALLBRIDGE_"
@@ -37,21 +38,12 @@ class SettingsError(ValueError):
     """A setting has a bad value; the message names the environment variable and the value."""
 
 
-class Settings(BaseSettings, TurnSettings):
+class Settings(BaseSettings, CallLogSettings, TurnSettings):
     """Typed settings. Field ``esl_port`` is read from ``CALLBRIDGE_ESL_PORT``, and so on."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
     )
-
-    # Call log. Without a URL the embedded default is SQLite in the working directory.
-    database_url: str = "sqlite:///callbridge.db"
-    # While the database is unreachable, call-log writes go to this local SQLite file and are replayed in
-    # order when it is back (created only then). A call waits at most call_log_write_timeout for a write.
-    call_log_spool_path: Path = Path("callbridge-spool.db")
-    call_log_write_timeout: float = Field(default=2.0, gt=0)
-    call_log_retry_min_delay: float = Field(default=0.5, gt=0)
-    call_log_retry_max_delay: float = Field(default=10.0, gt=0)
 
     # FreeSWITCH's event socket (inbound ESL), used to originate calls and run API commands.
     esl_host: str = "127.0.0.1"
