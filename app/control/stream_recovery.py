@@ -10,7 +10,7 @@ call, rather than leaving them talking to nobody until the no-input rule hangs u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Seconds before each new start: the worker restarting under supervision takes about a second.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
@@ -23,7 +23,6 @@ class StreamRecovery:
     delays: Sequence[float] = RETRY_DELAYS
     attempts: int = 0
     recovering: bool = False
-    lost_times: list[float] = field(default_factory=list)
 
     def lost(self) -> float | None:
         """The stream is gone: the delay before the next start, or None when every attempt is spent."""
