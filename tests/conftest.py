@@ -16,6 +16,8 @@ from app.wiring import Stack
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "freeswitch-1.10.12"
+# The real FreeSWITCH (``real_switch``) for any directory: the real-switch tier and the contract tests.
+pytest_plugins = ("tests.realswitch.fixtures",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

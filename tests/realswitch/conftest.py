@@ -7,7 +7,6 @@ holds no build they fail, since the run asked for them.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,17 +18,12 @@ from app.config import Settings
 from app.store import upgrade
 from app.tts.base import Audio, write_wav
 from app.wiring import Stack
-from tests.realswitch.harness import Ports, RealSwitch, free_port
+from tests.realswitch.harness import RealSwitch, free_port
 from tests.realswitch.tap import Tap
 from tests.stack import stack_settings
 
 HERE = Path(__file__).resolve().parent
 SHORT_FLOW = HERE.parent / "integration" / "data" / "short.yaml"
-NO_SWITCH = (
-    "no real FreeSWITCH: build one with `docker/build-freeswitch.sh <directory of the pinned source "
-    "tarballs>` (7-10 minutes the first time) and run pytest with `--freeswitch <the prefix it printed>` "
-    "or CALLBRIDGE_TEST_FREESWITCH=<prefix>"
-)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -37,38 +31,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.realswitch)
-
-
-@pytest.fixture(scope="session")
-def freeswitch_prefix(request: pytest.FixtureRequest) -> Path:
-    """The built prefix given with ``--freeswitch``; skips the test when none was given."""
-    value = request.config.getoption("--freeswitch")
-    if not value:
-        pytest.skip(NO_SWITCH)
-    prefix = Path(value).expanduser().resolve()
-    if not (prefix / "bin" / "freeswitch").is_file() or not (prefix / ".callbridge-build-stamp").is_file():
-        pytest.fail(f"--freeswitch {value}: no finished build of docker/build-freeswitch.sh there")
-    return prefix
-
-
-@pytest.fixture(scope="session")
-def controller_port() -> int:
-    """The Callbridge controller's port: the dialplan's socket target, fixed when the switch starts."""
-    return free_port()
-
-
-@pytest.fixture(scope="session")
-def real_switch(
-    freeswitch_prefix: Path, controller_port: int, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RealSwitch]:
-    """One FreeSWITCH for the session, configured as docs/admin.md says, on loopback and free ports."""
-    workdir = tmp_path_factory.mktemp("freeswitch")
-    switch = RealSwitch(freeswitch_prefix, workdir, Ports.allocate(controller_port))
-    switch.start()
-    yield switch
-    status = switch.stop()
-    assert status == 0, f"FreeSWITCH exited with {status} on SIGTERM\n{switch.log_tail()}"
-    shutil.rmtree(workdir / "sounds", ignore_errors=True)
 
 
 @pytest.fixture
@@ -85,9 +47,9 @@ def real_settings(tmp_path: Path, real_switch: RealSwitch) -> Settings:
 
 
 @pytest.fixture
-def tap(real_settings: Settings, controller_port: int, tmp_path: Path) -> Iterator[Tap]:
+def tap(real_settings: Settings, real_switch: RealSwitch, tmp_path: Path) -> Iterator[Tap]:
     """The recording relay where the dialplan's socket points: every outbound-socket byte, both ways."""
-    relay = Tap(controller_port, real_settings.controller_port, tmp_path / "esl")
+    relay = Tap(real_switch.ports.controller, real_settings.controller_port, tmp_path / "esl")
     relay.start()
     yield relay
     relay.stop()

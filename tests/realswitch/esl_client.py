@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 
 from app.esl.protocol import (
     CONTENT_API_RESPONSE,
@@ -29,8 +30,15 @@ class EslClosed(ConnectionError):
 class EslProbe:
     """One connection to the event socket: read messages, send commands, keep the raw transcript."""
 
-    def __init__(self, host: str, port: int, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float = 5.0,
+        connect: Callable[..., socket.socket] = socket.create_connection,
+    ) -> None:
+        """``connect``: ``gevent.socket.create_connection`` to read without blocking the stack's greenlets."""
+        self.sock = connect((host, port), timeout=timeout)
         self.timeout = timeout
         self.transcript = bytearray()
         self.sent = bytearray()

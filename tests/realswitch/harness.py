@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gevent.socket
+
 from tests.realswitch.esl_client import EslClosed, EslProbe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,9 +208,13 @@ class RealSwitch:
             time.sleep(0.2)
         raise SwitchFailed(f"FreeSWITCH not ready after {timeout:.0f} s ({last})\n{self.log_tail()}")
 
-    def esl(self, password: str | None = None) -> EslProbe:
-        """A new authenticated event socket connection (raises if the password is refused)."""
-        probe = EslProbe(LOOPBACK, self.ports.esl)
+    def esl(self, password: str | None = None, *, cooperative: bool = False) -> EslProbe:
+        """A new authenticated event socket connection (raises if the password is refused).
+
+        ``cooperative``: on a gevent socket, for use beside a stack running in this thread's greenlets.
+        """
+        connect = gevent.socket.create_connection if cooperative else socket.create_connection
+        probe = EslProbe(LOOPBACK, self.ports.esl, connect=connect)
         try:
             reply = probe.authenticate(self.esl_password if password is None else password)
         except BaseException:

@@ -17,6 +17,7 @@ import numpy as np
 from gevent import subprocess as gevent_subprocess
 
 from tests.realswitch.harness import LOOPBACK, free_port
+from tests.realswitch.rtp_pcap import rtp_packets, write_pcap
 
 SIPP = shutil.which("sipp")
 
@@ -40,7 +41,7 @@ _INVITE = """\
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
-      m=audio [rtpstream_audio_port] RTP/AVP 0 101
+      m=audio {media_port} RTP/AVP 0 101
       a=rtpmap:0 PCMU/8000
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-16
@@ -95,6 +96,11 @@ _RTP_GAP = """\
   <nop><action><exec rtp_stream="pause"/></action></nop>
   <pause milliseconds="{length_ms}"/>
   <nop><action><exec rtp_stream="resume"/></action></nop>
+"""
+
+# The caller's voice with a key press in it, one stream from the call's media port (rtp_pcap.py).
+_PCAP = """\
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
 """
 
 _WAIT_FOR_BYE = """\
@@ -172,18 +178,25 @@ def scenario_xml(
     final: int = 200,
     timeout_ms: int = 60000,
     rtp_gap: tuple[int, int] | None = None,
+    pcap: Path | None = None,
 ) -> str:
     """One call's scenario: INVITE, the answer, ACK, RTP, then BYE either way; or a refusal (``final``).
+
+    With ``pcap`` (the caller's stream with a key press in it, from rtp_pcap.py) SIPp replays that capture
+    from its media port instead of streaming ``audio``.
 
     With ``rtp_gap=(start_ms, length_ms)`` the audio loops, and no packet at all is sent from ``start_ms``
     after the answer for ``length_ms``; ``hangs_up_after_ms`` then counts from the end of the gap.
     """
-    parts = [_INVITE.format(caller=caller)]
+    media_port = "[media_port]" if pcap is not None else "[rtpstream_audio_port]"
+    parts = [_INVITE.format(caller=caller, media_port=media_port)]
     if final != 200:
         parts.append(_ACK_FAILURE.format(caller=caller, final=final))
         return _document(parts)
     parts.append(_ACK_ANSWER.format(caller=caller))
-    if audio is not None and rtp_gap is not None:
+    if pcap is not None:
+        parts.append(_PCAP.format(pcap=pcap))
+    elif audio is not None and rtp_gap is not None:
         parts.append(_RTP_GAP.format(audio=audio, start_ms=rtp_gap[0], length_ms=rtp_gap[1]))
     elif audio is not None:
         parts.append(_RTP.format(audio=audio))
@@ -209,6 +222,7 @@ def call(
     hangs_up_after_ms: int | None = None,
     refused_with: int | None = None,
     rtp_gap: tuple[int, int] | None = None,
+    dtmf: tuple[int, str] | None = None,
     timeout_s: float = 90.0,
 ) -> SippResult:
     """Place one call from 127.0.0.1 to ``number`` at the switch's SIP ``port`` and wait for it to end.
@@ -220,6 +234,12 @@ def call(
         raise RuntimeError("sipp is not installed (Debian package sip-tester)")
     workdir.mkdir(parents=True, exist_ok=True)
     audio = wav_to_mulaw(audio_wav, workdir / "caller.ulaw") if audio_wav is not None else None
+    pcap = None
+    if dtmf is not None:
+        if audio is None:
+            raise ValueError("a key press needs the caller's audio around it")
+        packets = rtp_packets(audio.read_bytes(), key_at_ms=dtmf[0], key=dtmf[1])
+        pcap = write_pcap(workdir / "caller.pcap", packets)
     scenario = workdir / "scenario.xml"
     scenario.write_text(
         scenario_xml(
@@ -228,6 +248,7 @@ def call(
             hangs_up_after_ms=hangs_up_after_ms,
             final=refused_with or 200,
             rtp_gap=rtp_gap,
+            pcap=pcap,
         )
     )
     messages = workdir / "messages.log"
