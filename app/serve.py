@@ -10,6 +10,7 @@ import gevent.event
 
 from app.config import Settings
 from app.control.reclaim import Reclaimer
+from app.control.unseen_ends import close_when_connected
 from app.esl.inbound import Backoff, InboundClient
 from app.llm_check import llm_unreachable
 from app.metrics import MetricsServer, ReadinessCheck
@@ -42,7 +43,8 @@ def run_serve(settings: Settings) -> int:
             min_delay=settings.call_log_retry_min_delay,
             max_delay=settings.call_log_retry_max_delay,
         )
-    stack = Stack.build(settings)
+    stack = Stack.build(settings, live_calls=True)
+    inherited = stack.live.uuids() if stack.live is not None else set()  # live when the last run died
     stack.start()
     reclaimer = Reclaimer()  # takes back calls left parked by a controller restart (issue 16 item 1)
     esl = InboundClient(
@@ -57,6 +59,8 @@ def run_serve(settings: Settings) -> int:
     )
     esl.start()
     gevent.spawn(reclaimer.run, esl)
+    if stack.recorder is not None and stack.live is not None:
+        gevent.spawn(close_when_connected, esl, inherited, stack.recorder, stack.live)
     checks: dict[str, ReadinessCheck] = {
         "esl": esl.connected.is_set,
         "controller": lambda: stack.outbound is not None and stack.outbound.ready.is_set(),

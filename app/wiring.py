@@ -20,6 +20,7 @@ from app.media.server import MediaServer
 from app.media.speech_setup import speech_worker_from
 from app.store import CallLog
 from app.store.buffered import BufferedCallLog
+from app.store.live_calls import LiveCalls, live_calls_path
 from app.store.outage import open_call_log
 from app.store.spool import CallLogSpool
 from app.tts.base import SpeechSpool
@@ -58,10 +59,14 @@ class Stack:
     recorder: BufferedCallLog | None = None
     controller: CallController | None = None
     outbound: OutboundServer | None = None
+    live: LiveCalls | None = None  # this node's calls started and not ended, kept across a crash
     _greenlets: list[gevent.Greenlet] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, brain: DialogBrain | None = None) -> Stack:
+    def build(
+        cls, settings: Settings, brain: DialogBrain | None = None, *, live_calls: bool = False
+    ) -> Stack:
+        """``live_calls``: journal the calls in progress beside the spool, for the next start (serve)."""
         kind: BrainKind = "llm" if settings.brain == "llm" else "flow"
         brain = brain or build_brain(settings, kind)
         call_log, database_down = open_call_log(settings.database_url)
@@ -75,9 +80,10 @@ class Stack:
             retry_min_delay=settings.call_log_retry_min_delay,
             retry_max_delay=settings.call_log_retry_max_delay,
             database_down=database_down,
+            live=LiveCalls(live_calls_path(settings.call_log_spool_path)) if live_calls else None,
         )
         recorder.spool.check_writable()
-        return cls(settings, call_log, speech, media, reports, brain, recorder)
+        return cls(settings, call_log, speech, media, reports, brain, recorder, live=recorder.live)
 
     def start(self, *, advertise_bound_media: bool = False) -> None:
         """Start the media worker, then the controller.
@@ -152,6 +158,8 @@ class Stack:
         self.brain.close()
         if self.recorder is not None:
             self.recorder.stop()
+        if self.live is not None:
+            self.live.close()
         self.call_log.close()
 
 

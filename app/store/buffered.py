@@ -37,6 +37,7 @@ import tenacity
 from app import metrics
 from app.store.calllog import CallLog
 from app.store.errors import CallLogError
+from app.store.live_calls import LiveCalls
 from app.store.outage import DatabaseUnavailable, refused_for_content
 from app.store.records import NewCall, TurnRow
 from app.store.spool import CallLogSpool, CallLogWrite, SpooledWrite, SpoolError
@@ -70,10 +71,13 @@ class BufferedCallLog:
         retry_min_delay: float = 0.5,
         retry_max_delay: float = 10.0,
         database_down: bool = False,
+        live: LiveCalls | None = None,
     ) -> None:
         """``database_down``: the database did not answer at start-up (see :func:`open_call_log`), so
-        writes go to the spool from the first one, and /readyz says so, until it answers."""
+        writes go to the spool from the first one, and /readyz says so, until it answers. ``live``: the
+        node's journal of calls started and not yet ended (app/store/live_calls.py)."""
         self.call_log = call_log
+        self.live = live
         self._database_down = database_down
         self.spool = spool
         self.write_timeout = write_timeout
@@ -149,6 +153,8 @@ class BufferedCallLog:
             "campaign_ref": call.campaign_ref,
             "created_at": call.created_at,
         }
+        if self.live is not None:
+            self.live.add(call.uuid)
         result = self._record(CallLogWrite("start_call", call.uuid, fields))
         return True if result is None else bool(result)
 
@@ -208,6 +214,8 @@ class BufferedCallLog:
             "state": state,
         }
         self._record(CallLogWrite("end_call", uuid, fields))
+        if self.live is not None:
+            self.live.remove(uuid)
 
     # -- reading back ------------------------------------------------------------------------------
 
