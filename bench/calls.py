@@ -16,6 +16,12 @@ held real time (every caller turn answered, processing p95 < 300 ms), and ratios
 
     python bench/calls.py --calls 50
     python bench/calls.py --sweep 1,10,25,50,100
+
+With ``--freeswitch PREFIX`` (a build of ``docker/build-freeswitch.sh``) the callers are SIPp through that
+real FreeSWITCH instead (SIP only: ``sip@freeswitch``, the SIP caller's speech as PCMU to the DID, the
+repository's dialplan and mod_audio_stream); FreeSWITCH's own CPU is reported beside the server's.
+
+    python bench/calls.py --sweep 1,5,10 --freeswitch ~/.cache/callbridge/freeswitch/<stamp>
 """
 
 from __future__ import annotations
@@ -42,11 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from call_stats import Batch, TypeFigures, load_table, table, turn_figures
 from callers import CALL_TYPES, SCRIPT, caller_wav
 from procstat import cpu_seconds, machine, rss_bytes
+from real_line import RealLine
 
 from app.sim.switch import FakeSwitch, SimCall
 from app.store import CallLog
 
 HERE = Path(__file__).resolve().parent
+REAL_SIP = "sip@freeswitch"
 NAMES = ("Alex", "Maria", "Sam", "Priya", "Tom", "Lena", "Omar", "Grace", "Ivan", "Chen")
 SURNAMES = ("Smith", "Garcia", "Jones", "Kim", "Brown", "Patel", "Lopez", "Wilson", "Nguyen", "Clark")
 
@@ -136,6 +144,7 @@ def run_batch(
     ramp_s: float,
     hold_s: float,
     numbers: Iterator[int],
+    line: RealLine | None = None,
 ) -> Batch:
     """Run ``len(types)`` caller slots, started evenly over ``ramp_s`` seconds; each slot places calls back
     to back until ``ramp_s + hold_s`` have passed (at least one call), then the figures are gathered.
@@ -150,12 +159,9 @@ def run_batch(
         gevent.sleep(ramp_s * index / max(len(types), 1))
         while True:
             placed = time.monotonic()
-            call = place(switch, server, call_type, next(numbers), wavs[call_type])
-            if not call.wait_ended(len(SCRIPT) * 30 + 60):
-                print(f"call {call.uuid} did not end; hanging up", file=sys.stderr)
-                call.hangup("NORMAL_CLEARING")
-                call.wait_ended(10)
-            spans[call.uuid] = (call_type, placed, time.monotonic())
+            uuid = place_and_wait(switch, server, call_log, call_type, next(numbers), wavs, line)
+            if uuid is not None:
+                spans[uuid] = (call_type, placed, time.monotonic())
             if time.monotonic() >= started + ramp_s + hold_s:
                 return
 
@@ -176,7 +182,7 @@ def run_batch(
         figures.calls += 1
         replies = 0
         for turn in call_log.turns(uuid):
-            measured = turn_figures(turn.timings or {}, server.silence_ms[call_type])
+            measured = turn_figures(turn.timings or {}, server.silence_ms[call_type.split("@")[0]])
             if turn.speaker == "agent" and measured is not None:
                 replies += 1
                 figures.voice_to_voice.append(measured[0])
@@ -194,6 +200,28 @@ def run_batch(
         by_type=by_type,
         stage_s=stages,
     )
+
+
+def place_and_wait(
+    switch: FakeSwitch,
+    server: Server,
+    call_log: CallLog,
+    call_type: str,
+    number: int,
+    wavs: dict[str, Path],
+    line: RealLine | None,
+) -> str | None:
+    """One call of ``call_type`` (``sip@freeswitch``: through ``line``), waited for to its end; its uuid."""
+    limit = len(SCRIPT) * 30 + 60
+    if call_type == REAL_SIP:
+        assert line is not None
+        return line.call(server.controller_port, call_log, wavs["sip"], limit, number)
+    call = place(switch, server, call_type, number, wavs[call_type])
+    if not call.wait_ended(limit):
+        print(f"call {call.uuid} did not end; hanging up", file=sys.stderr)
+        call.hangup("NORMAL_CLEARING")
+        call.wait_ended(10)
+    return call.uuid
 
 
 def wait_recorded(call_log: CallLog, uuids: list[str], timeout: float = 30.0) -> None:
@@ -231,7 +259,7 @@ def merge(batches: list[Batch]) -> Batch:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -250,36 +278,61 @@ def main() -> None:
     parser.add_argument("--database-url", help="call log (default: SQLite in the work directory)")
     parser.add_argument("--stt-threads", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep logs and audio here (default: a temp dir)")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--freeswitch",
+        metavar="PREFIX",
+        type=Path,
+        help="call through this real FreeSWITCH build (docker/build-freeswitch.sh's prefix) with SIPp, SIP only",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     levels = [int(n) for n in args.sweep.split(",")] if args.sweep else [args.calls]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="callbridge-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = args.database_url or f"sqlite:///{workdir / 'calls.db'}"
     print(f"machine: {machine()}; work directory: {workdir}", flush=True)
     wavs = {t: caller_wav(t, workdir) for t in CALL_TYPES}
-    server = Server(workdir, database_url, args.stt_threads)
+    line = RealLine(args.freeswitch.expanduser().resolve(), workdir / "real") if args.freeswitch else None
+    if line is not None:
+        line.start()
+    server = Server(workdir, database_url, args.stt_threads, extra=line.esl_settings if line else ())
     switch = FakeSwitch(password=secrets.token_hex(8))
     switch.start()
     call_log = CallLog.open(database_url)
+    call_types = [REAL_SIP] if line is not None else list(CALL_TYPES)
+    switch_cpu_before = cpu_seconds(line.switch_pid()) if line is not None else 0.0
     try:
         numbers = count()
         singles = []
         for _ in range(args.baseline_calls):
-            for call_type in CALL_TYPES:
-                singles.append(run_batch(switch, server, call_log, [call_type], wavs, 0.0, 0.0, numbers))
+            for call_type in call_types:
+                singles.append(
+                    run_batch(switch, server, call_log, [call_type], wavs, 0.0, 0.0, numbers, line)
+                )
         baseline = merge(singles)
         print(f"baseline: {len(singles)} single calls done", flush=True)
         batches = []
         for n in levels:
-            types = [list(CALL_TYPES)[i % len(CALL_TYPES)] for i in range(n)]
-            batches.append(run_batch(switch, server, call_log, types, wavs, args.ramp, args.hold, numbers))
+            types = [call_types[i % len(call_types)] for i in range(n)]
+            batches.append(
+                run_batch(switch, server, call_log, types, wavs, args.ramp, args.hold, numbers, line)
+            )
             print(
                 f"{n} concurrent callers: {batches[-1].calls} calls in {batches[-1].wall_s:.0f} s", flush=True
             )
+        if line is not None:
+            switch_cpu = cpu_seconds(line.switch_pid()) - switch_cpu_before
+            busy = sum(b.wall_s for b in [*singles, *batches])
+            print(f"FreeSWITCH itself: {switch_cpu:.1f} CPU s over {busy:.0f} s of calls", flush=True)
     finally:
         switch.stop()
         server.stop()
         call_log.close()
+        if line is not None:
+            line.stop()
     print()
     print(table([baseline, *batches], baseline))
     print()

@@ -23,6 +23,13 @@ a proposal the same way.
     python bench/latency.py --calls 3                 # 3 calls of each type, working tree only
     python bench/latency.py --calls 3 --compare HEAD  # before (HEAD's files) vs after (working tree)
     python bench/latency.py --calls 3 --compare HEAD --extra '--set stt_speculate_ms=100'
+
+With ``--freeswitch PREFIX`` (a build of ``docker/build-freeswitch.sh``) every round also places a SIP call
+through that real FreeSWITCH (``sip@freeswitch``: SIPp streaming the same SIP caller's speech as PCMU to
+the DID, the repository's dialplan, mod_audio_stream, real PLAYBACK_START), beside the stand-in's ``sip``:
+
+    python bench/latency.py --calls 3 --freeswitch ~/.cache/callbridge/freeswitch/<stamp> \
+        --extra '--set playback_command=execute'
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from call_stats import percentile
 from callers import CALL_TYPES, SCRIPT, caller_wav
 from calls import Server, place, wait_recorded
 from procstat import machine
+from real_line import RealLine
 
 from app.sim.switch import FakeSwitch
 from app.store import CallLog
@@ -124,9 +132,18 @@ def gather(call_log: CallLog, uuid: str, figures: Figures) -> None:
             figures.add(timings)
 
 
-def run(servers: dict[str, Server], calls: int, workdir: Path) -> dict[tuple[str, str], Figures]:
-    """``calls`` single calls per call type per server, interleaved; figures per (server, call type)."""
+REAL_SIP = "sip@freeswitch"
+
+
+def run(
+    servers: dict[str, Server], calls: int, workdir: Path, line: RealLine | None = None
+) -> dict[tuple[str, str], Figures]:
+    """``calls`` single calls per call type per server, interleaved; figures per (server, call type).
+
+    With ``line``, each round also places the SIP caller through the real FreeSWITCH (``sip@freeswitch``).
+    """
     wavs = {t: caller_wav(t, workdir) for t in CALL_TYPES}
+    call_types = [*CALL_TYPES, *([REAL_SIP] if line is not None else [])]
     switch = FakeSwitch(password=secrets.token_hex(8))
     switch.start()
     results: dict[tuple[str, str], Figures] = {}
@@ -134,15 +151,25 @@ def run(servers: dict[str, Server], calls: int, workdir: Path) -> dict[tuple[str
     logs = {name: CallLog.open(server.database_url) for name, server in servers.items()}
     try:
         for round_ in range(calls):
-            for call_type in CALL_TYPES:
+            for call_type in call_types:
                 for name, server in servers.items():
-                    call = place(switch, server, call_type, next(numbers), wavs[call_type])
-                    if not call.wait_ended(len(SCRIPT) * 30 + 60):
-                        call.hangup("NORMAL_CLEARING")
-                        call.wait_ended(10)
-                    wait_recorded(logs[name], [call.uuid])
+                    limit = len(SCRIPT) * 30 + 60
+                    if call_type == REAL_SIP:
+                        assert line is not None
+                        uuid = line.call(
+                            server.controller_port, logs[name], wavs["sip"], limit, next(numbers)
+                        )
+                        if uuid is None:
+                            continue
+                    else:
+                        call = place(switch, server, call_type, next(numbers), wavs[call_type])
+                        if not call.wait_ended(limit):
+                            call.hangup("NORMAL_CLEARING")
+                            call.wait_ended(10)
+                        uuid = call.uuid
+                    wait_recorded(logs[name], [uuid])
                     figures = results.setdefault((name, call_type), Figures())
-                    gather(logs[name], call.uuid, figures)
+                    gather(logs[name], uuid, figures)
             print(f"round {round_ + 1}/{calls} done", flush=True)
     finally:
         switch.stop()
@@ -204,6 +231,12 @@ def main() -> None:
     )
     parser.add_argument("--stt-threads", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep logs, audio and databases here")
+    parser.add_argument(
+        "--freeswitch",
+        metavar="PREFIX",
+        type=Path,
+        help="also call through this real FreeSWITCH build (docker/build-freeswitch.sh's prefix), SIP only",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="callbridge-latency-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -215,20 +248,24 @@ def main() -> None:
     for number, arguments in enumerate(args.extra, start=1):
         roots[f"after+{number}"], extra[f"after+{number}"] = ROOT, shlex.split(arguments)
     servers: dict[str, Server] = {}
+    line = RealLine(args.freeswitch.expanduser().resolve(), workdir / "real") if args.freeswitch else None
     try:
+        if line is not None:
+            line.start()
         for name, root in roots.items():
             (workdir / name).mkdir(exist_ok=True)
             database = f"sqlite:///{workdir / name / 'calls.db'}"
-            servers[name] = Server(
-                workdir / name, database, args.stt_threads, root=root, extra=extra.get(name, ())
-            )
-        results = run(servers, args.calls, workdir)
+            arguments = [*extra.get(name, ()), *(line.esl_settings if line is not None else [])]
+            servers[name] = Server(workdir / name, database, args.stt_threads, root=root, extra=arguments)
+        results = run(servers, args.calls, workdir, line)
     finally:
         for server in servers.values():
             server.stop()
+        if line is not None:
+            line.stop()
     for name, arguments in extra.items():
         print(f"{name}: the working tree with bench/call_server.py {' '.join(arguments)}")
-    for call_type in CALL_TYPES:
+    for call_type in [*CALL_TYPES, *([REAL_SIP] if line is not None else [])]:
         print(f"\n{call_type} (p50 of {args.calls} calls, one at a time)\n")
         print(stage_table(results, list(roots), call_type))
 
