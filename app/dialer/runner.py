@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid as uuid_module
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -281,7 +282,7 @@ class Dialer:
     def _reconcile_lost(self, uuid: str, attempt: int, zones: str | None) -> None:
         """Settle an attempt whose originate reply was lost (see app/dialer/lost_originate.py)."""
         waiter = self.hangups.expect(uuid)  # before asking, so a hangup in between is not missed
-        exists = self._channel_state(uuid) if self._esl.wait_connected(self._config.stale_after) else None
+        exists = self._ask_switch(uuid)
         row = self._store.recorded_call(uuid)
         record = None if row is None else RecordedCall(row.answered_at is not None, row.ended_at is not None)
         outcome = lost_originate_outcome(exists, record)
@@ -302,6 +303,20 @@ class Dialer:
             self._settle_unknown(uuid, attempt, zones)
         else:
             self._finish(uuid, AttemptState(outcome_of_cause(cause).value), attempt, zones, cause=cause)
+
+    def _ask_switch(self, channel: str) -> bool | None:
+        """Whether FreeSWITCH has the channel, asked again while the connection comes back (the reply
+        was lost with it, so the first ask often meets the same drop); None after ``stale_after``."""
+        deadline = time.monotonic() + self._config.stale_after
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._esl.wait_connected(remaining):
+                return None
+            state = self._channel_state(channel)
+            if state is not None:
+                return state
+            self._stop.wait(min(0.5, max(remaining, 0.0)))
+        return None
 
     def _channel_state(self, channel: str) -> bool | None:
         """Whether FreeSWITCH has the channel; None when it cannot be asked."""
