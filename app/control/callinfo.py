@@ -57,7 +57,13 @@ def call_info_from_channel(channel: Event) -> CallInfo:
     declared_direction = (channel.variable(DIRECTION_VARIABLE) or "").strip().lower()
     direction = Direction.OUTBOUND if declared_direction == "outbound" else Direction.INBOUND
     if direction is Direction.OUTBOUND:
-        caller = channel.get("Caller-Caller-ID-Number") or channel.variable("origination_caller_id_number")
+        # Not Caller-Caller-ID-Number: FreeSWITCH flips an originated leg's caller ID once it answers,
+        # so by the time the socket connects that header is the dialled number (realswitch-gateway-call).
+        caller = (
+            channel.variable("origination_caller_id_number")
+            or channel.get("Caller-Orig-Caller-ID-Number")
+            or channel.get("Caller-Caller-ID-Number")
+        )
         callee = channel.variable(CALLEE_VARIABLE) or channel.get("Caller-Destination-Number")
     else:
         caller = channel.get("Caller-Caller-ID-Number")

@@ -90,8 +90,7 @@ class Loopback:
         Session(self.switch, b_leg, apps, created=True).start()
         gevent.wait([a_leg.answered, a_leg.hung_up], timeout=timeout, count=1)
         if a_leg.answered.is_set() and a_leg.is_up:
-            a_leg.profile.flip_cid()
-            return Outcome(a_leg, "SUCCESS")
+            return Outcome(a_leg, "SUCCESS")  # the originator flips its caller ID
         cause = a_leg.hangup_cause or "NO_ANSWER"
         self.switch.originator._finish_failed(a_leg, cause)
         return Outcome(None, cause)

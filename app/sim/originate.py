@@ -123,6 +123,7 @@ class Originator:
                 continue
             outcome = self._race(targets, global_vars, timeout)
             if outcome.channel is not None:
+                _originated(outcome.channel)
                 return outcome
             cause = outcome.cause
         return Outcome(None, cause)
@@ -248,7 +249,9 @@ class Originator:
             "call_uuid": leg_uuid,
         }
         if gateway:
-            base.update(sip_gateway_name=gateway, sip_gateway=gateway, sip_to_user=number)
+            # As 1.10.12 says for a gateway leg: sip_profile_name "gateway" (the dial string's word),
+            # sofia_profile_name the profile; no "sip_gateway" variable.
+            base.update(sip_gateway_name=gateway, sip_profile_name="gateway", sip_to_user=number)
         for key, value in {**base, **variables}.items():
             channel.set_var(key, value)
         channel.set_var("originate_early_media", "false")
@@ -290,3 +293,21 @@ class Originator:
         channel.report()
         channel.destroy()
         self.switch.channel_gone(channel)
+
+
+def _originated(channel: Channel) -> None:
+    """What ``switch_ivr_originate`` does to the leg that answered, before it runs the application.
+
+    Real 1.10.12 (realswitch-gateway-call, inbound-esl): the caller ID is flipped (the A leg's
+    ``Caller-Caller-ID-Number`` is now the dialled number; the caller ID moves to ``Callee-ID-Number``),
+    ``pre_transfer_caller_id_number`` and ``channel_cid_flipped`` say so, and ``Channel-HIT-Dialplan`` is
+    true from then on. CHANNEL_ANSWER, fired before, still shows the profile as it was.
+    """
+    profile = channel.profile
+    if profile.callee_id_name and profile.caller_id_name:
+        channel.set_var("pre_transfer_caller_id_name", profile.caller_id_name)
+    if profile.callee_id_number and profile.caller_id_number:
+        channel.set_var("pre_transfer_caller_id_number", profile.caller_id_number)
+    profile.flip_cid()
+    channel.set_var("channel_cid_flipped", "yes")
+    channel.hit_dialplan = True

@@ -106,15 +106,24 @@ class CallerProfile:
     transfer_us: int = 0
     orig_caller_id_name: str | None = None
     orig_caller_id_number: str | None = None
+    ani: str | None = None
+    """The caller's number as the channel was created; a CID flip leaves it alone."""
 
     def __post_init__(self) -> None:
         if self.orig_caller_id_name is None:
             self.orig_caller_id_name = self.caller_id_name
         if self.orig_caller_id_number is None:
             self.orig_caller_id_number = self.caller_id_number
+        if self.ani is None:
+            self.ani = self.caller_id_number
 
     def flip_cid(self) -> None:
-        """``switch_channel_flip_cid``: caller and callee ids swap once an originated leg is up."""
+        """``switch_channel_flip_cid``: caller and callee ids swap once an originated leg is up.
+
+        Real 1.10.12 gateway and loopback legs (tests/fixtures/freeswitch-1.10.12/realswitch-gateway-call,
+        inbound-esl): ``Caller-Caller-ID-Number`` becomes the dialled number, ``Caller-Callee-ID-Number``
+        the origination caller ID; ``ANI`` and ``Orig-Caller-ID-Number`` stay the caller ID.
+        """
         self.caller_id_name, self.callee_id_name = self.callee_id_name, self.caller_id_name
         self.caller_id_number, self.callee_id_number = self.callee_id_number, self.caller_id_number
 
@@ -132,7 +141,7 @@ class CallerProfile:
             ("Callee-ID-Name", self.callee_id_name),
             ("Callee-ID-Number", self.callee_id_number),
             ("Network-Addr", self.network_addr),
-            ("ANI", self.caller_id_number),
+            ("ANI", self.ani or ""),
             ("Destination-Number", self.destination_number),
             ("Unique-ID", self.uuid),
             ("Source", self.source),
