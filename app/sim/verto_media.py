@@ -207,7 +207,9 @@ class RtcPeer:
         def on_state() -> None:
             logger.info("%s WebRTC connection %s", self.uuid, pc.connectionState)
 
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=without_audio_levels(offer_sdp), type="offer")
+        )
         pc.addTrack(self.agent_track)
         await pc.setLocalDescription(await pc.createAnswer())
         return str(pc.localDescription.sdp)
@@ -230,3 +232,21 @@ class RtcPeer:
             self._reader.cancel()
         if self._pc is not None:
             await self._pc.close()
+
+
+AUDIO_LEVEL_EXTENSION = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+
+def without_audio_levels(sdp: str) -> str:
+    """The offer without the RTP audio-level header extension (RFC 6464), which mod_verto never accepts.
+
+    FreeSWITCH 1.10.12's answer to Chromium has no ``a=extmap`` at all (tests/realswitch/test_verto.py), so
+    the browser gets no per-packet audio levels from it; aiortc would negotiate and send them. Left out
+    here, the page has to tell the agent is speaking the way it must with the real switch.
+    """
+    lines = sdp.split("\r\n")
+    return "\r\n".join(line for line in lines if not _is_audio_level_extension(line))
+
+
+def _is_audio_level_extension(line: str) -> bool:
+    return line.startswith("a=extmap:") and AUDIO_LEVEL_EXTENSION in line

@@ -133,14 +133,35 @@ function startMonitoring() {
   phone.timers.push(setInterval(pollTranscript, TRANSCRIPT_POLL_MS));
 }
 
-function updateSpeaking() {
-  if (!phone.pc || !["listening", "agent-speaking"].includes(phone.state)) return;
+// The agent's audio level (0..1). The synchronization sources carry one only when the sender adds the
+// RTP audio-level header extension (RFC 6464); FreeSWITCH does not (its SDP answer has no extmap), so
+// the level of the decoded audio in the receiver's statistics counts too.
+async function agentLevel(pc) {
   let level = 0;
-  for (const receiver of phone.pc.getReceivers()) {
+  for (const receiver of pc.getReceivers()) {
     for (const source of receiver.getSynchronizationSources()) level = Math.max(level, source.audioLevel || 0);
   }
-  if (level > AGENT_SPEAKING_LEVEL) phone.agentSpoke = true;
-  setState(level > AGENT_SPEAKING_LEVEL ? "agent-speaking" : "listening");
+  (await pc.getStats()).forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "audio") level = Math.max(level, report.audioLevel || 0);
+  });
+  return level;
+}
+
+let measuring = false;
+
+async function updateSpeaking() {
+  if (measuring || !phone.pc || !["listening", "agent-speaking"].includes(phone.state)) return;
+  measuring = true;
+  try {
+    const level = await agentLevel(phone.pc);
+    if (!["listening", "agent-speaking"].includes(phone.state)) return; // ended meanwhile
+    if (level > AGENT_SPEAKING_LEVEL) phone.agentSpoke = true;
+    setState(level > AGENT_SPEAKING_LEVEL ? "agent-speaking" : "listening");
+  } catch (error) {
+    // the connection closed while measuring: the call is ending
+  } finally {
+    measuring = false;
+  }
 }
 
 async function pollTranscript() {
