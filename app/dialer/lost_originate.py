@@ -7,7 +7,9 @@ switch answers again the dialer asks two witnesses: FreeSWITCH (``uuid_exists`` 
 controller, which records it under that uuid before anything else). From them:
 
 - the channel exists: follow it to its hangup, as if the reply had come;
-- the call log has it answered: it was answered and is over: settle it from the record;
+- the call log has it answered: it was answered and is over: settle it from the record (its end may
+  still be on its way from the controller, which writes it after the hangup: answered is what decides
+  that the contact was reached, and the record's cause and billsec follow when the controller writes them);
 - neither: it was never answered, so dialling again is a new attempt, not a second call: settle it as a
   transient failure and let the retry policy decide;
 - a witness cannot tell (the switch still away, the API failing): never guess, never redial (unknown).
@@ -45,7 +47,7 @@ def lost_originate_outcome(channel_exists: bool | None, record: RecordedCall | N
     if channel_exists:
         return LostOutcome.FOLLOW
     if record is not None and record.answered:
-        return LostOutcome.ANSWERED if record.ended else LostOutcome.UNKNOWN
+        return LostOutcome.ANSWERED
     if record is not None:
         return LostOutcome.UNKNOWN  # the controller saw it, unanswered: odd enough not to redial
     return LostOutcome.NEVER_ANSWERED

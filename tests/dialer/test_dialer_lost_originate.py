@@ -14,7 +14,7 @@ from app.dialer.lost_originate import LostOutcome, RecordedCall, lost_originate_
         (True, RecordedCall(answered=True, ended=False), LostOutcome.FOLLOW),
         (False, RecordedCall(answered=True, ended=True), LostOutcome.ANSWERED),  # answered, over
         (False, None, LostOutcome.NEVER_ANSWERED),  # nobody has it: a retry is a new attempt
-        (False, RecordedCall(answered=True, ended=False), LostOutcome.UNKNOWN),  # the record is not final
+        (False, RecordedCall(answered=True, ended=False), LostOutcome.ANSWERED),  # its end not written yet
         (False, RecordedCall(answered=False, ended=True), LostOutcome.UNKNOWN),
         (None, None, LostOutcome.UNKNOWN),  # the switch could not be asked: never redial
     ],
