@@ -32,6 +32,9 @@ from app.store.campaigns import CampaignStore
 
 log = logging.getLogger(__name__)
 
+# How soon a call of ours is looked up again after the event socket came back (its hangup may be lost).
+RECONNECT_CHECK_S = 1.0
+
 
 class Dialer:
     """Runs one campaign until it completes, is paused or cancelled, or :meth:`stop` is called."""
@@ -229,16 +232,25 @@ class Dialer:
         )
 
     def _await_hangup(self, channel: str, waiter: gevent.event.AsyncResult) -> Hangup:
-        """The channel's hangup; checks now and then that it still exists, in case an event was lost."""
-        waited = 0.0
+        """The channel's hangup. Checks that the channel still exists now and then, in case an event was
+        lost, and at once after the event socket reconnected (a hangup while it was down went unseen)."""
+        waited = since_check = 0.0
+        seen = self._esl.connections_made
+        step = min(self._config.stale_after, RECONNECT_CHECK_S)
         try:
             while True:
                 try:
-                    ended: Hangup = waiter.get(timeout=self._config.stale_after)
+                    ended: Hangup = waiter.get(timeout=step)
                     return ended
                 except gevent.Timeout:
-                    waited += self._config.stale_after
-                    if waited >= self._config.max_call_seconds or not self._channel_exists(channel):
+                    waited += step
+                    since_check += step
+                    reconnected = self._esl.connections_made != seen and self._esl.wait_connected(0)
+                    too_long = waited >= self._config.max_call_seconds
+                    if not (reconnected or too_long or since_check >= self._config.stale_after):
+                        continue
+                    seen, since_check = self._esl.connections_made, 0.0
+                    if too_long or not self._channel_exists(channel):
                         return Hangup(channel, "UNKNOWN", None, None, True)
         finally:
             self.hangups.forget(channel)

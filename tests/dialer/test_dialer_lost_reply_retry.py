@@ -1,12 +1,16 @@
-"""An originate reply lost with the event socket: the switch is asked again once it answers, not given up on.
+"""What the event socket loses when it drops under a campaign: an originate's reply, a call's hangup.
 
-Found by bench/chaos.py: the connection dropped 10 ms after an originate was sent (before it reached
+Found by bench/chaos.py. The connection dropped 10 ms after an originate was sent (before it reached
 FreeSWITCH); the dialer's one ``uuid_exists`` met the same drop, the attempt was closed ``unknown`` and
-the contact was never dialled at all.
+the contact was never dialled at all. And calls that hung up while the connection was down held their
+slots until the next check ``CALLBRIDGE_DIALER_STALE_AFTER`` (30 s) later, so the campaign stood still
+for up to 30 s after FreeSWITCH came back.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
 
 import gevent
@@ -24,6 +28,8 @@ from .stand_in import csv_text
 
 class DroppingSwitch:
     """The first originate's reply is lost and the next API call meets the same drop; then all answers."""
+
+    connections_made = 1
 
     def __init__(self) -> None:
         self.originates: list[str] = []
@@ -70,6 +76,56 @@ def test_a_lost_originate_is_settled_by_asking_again_and_the_contact_is_dialled(
         assert len(switch.originates) == 2  # nobody had the first call: the retry is its first real dial
         states = [attempt.state for attempt in store.attempts(campaign_id)]
         assert "unknown" not in states, states
+    finally:
+        dialer.stop()
+        store.close()
+
+
+class HangupLostSwitch:
+    """Answers every originate; the connection then drops and comes back, and the hangup is never seen."""
+
+    def __init__(self) -> None:
+        self.connections_made = 1
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return True
+
+    def bgapi(self, command: str) -> gevent.event.AsyncResult:
+        found = re.search(r"origination_uuid=([0-9a-f-]+)", command)
+        assert found is not None
+        reply = gevent.event.AsyncResult()
+        reply.set(f"+OK {found.group(1)}\n")
+        gevent.spawn_later(0.2, self._reconnect)
+        return reply
+
+    def _reconnect(self) -> None:
+        self.connections_made += 1  # the call hung up meanwhile; its CHANNEL_HANGUP_COMPLETE was lost
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        assert command.startswith("uuid_exists ")
+        return "false"
+
+
+def test_calls_that_hung_up_while_the_socket_was_down_free_their_slots_once_it_is_back(
+    sqlite_url: str,
+) -> None:
+    upgrade(sqlite_url)
+    store = CampaignStore.open(sqlite_url)
+    options = CampaignOptions(name="lost-hangups", max_concurrent=1, cps=50.0, retries=0, retry_delay_s=0)
+    rows = [{"phone": f"212555010{i}"} for i in range(3)]
+    campaign_id, _ = import_campaign(store, csv_text(rows, ["phone"]), options, now=datetime.now(UTC))
+    config = DialerConfig(
+        controller_host="127.0.0.1", controller_port=8084, stale_after=30.0, poll_interval=0.1
+    )
+    dialer = Dialer(store, HangupLostSwitch(), campaign_id, config)
+    started = time.monotonic()
+    run = gevent.spawn(dialer.run)
+    run.join(timeout=20)
+    try:
+        assert run.ready(), "calls whose hangup was lost held their slot until the 30 s check"
+        run.get()
+        assert time.monotonic() - started < 10  # three calls one after another, each settled within ~1 s
+        assert store.counts(campaign_id) == {"done:answered": 3}
     finally:
         dialer.stop()
         store.close()
