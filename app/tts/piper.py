@@ -26,8 +26,15 @@ class PiperTTS:
     """One Piper voice, loaded once, with a single-threaded ONNX session so calls do not fight for cores."""
 
     def __init__(
-        self, model_path: Path | None = None, *, threads: int = 1, length_scale: float | None = None
+        self,
+        model_path: Path | None = None,
+        *,
+        threads: int = 1,
+        length_scale: float | None = None,
+        varied: bool = True,
     ):
+        """``varied=False`` turns off the voice model's random variation (its noise scales set to 0): the
+        same text then always renders the same samples, for tests that must not depend on a draw."""
         path = model_path or default_voice_path()
         config_path = Path(f"{path}.json")
         if not path.is_file() or not config_path.is_file():
@@ -42,9 +49,10 @@ class PiperTTS:
         self._voice = PiperVoice(
             config=config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=path.parent
         )
-        self._synthesis = SynthesisConfig(length_scale=length_scale)
+        fixed = {} if varied else {"noise_scale": 0.0, "noise_w_scale": 0.0}
+        self._synthesis = SynthesisConfig(length_scale=length_scale, **fixed)
         self._lock = os_lock()
-        self._voice_id = f"piper:{path.stem}:{length_scale or 1}"
+        self._voice_id = f"piper:{path.stem}:{length_scale or 1}" + ("" if varied else ":fixed")
 
     @property
     def voice_id(self) -> str:

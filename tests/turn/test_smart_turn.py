@@ -22,11 +22,11 @@ def test_the_model_is_loaded_once_per_process() -> None:
 def test_complete_sentences_score_high_and_cut_ones_low(model: SmartTurnModel, rate: int) -> None:
     complete = [model.predict(spoken(whole, rate), rate) for whole, _ in SENTENCES]
     cut = [model.predict(spoken(part, rate), rate) for _, part in SENTENCES]
-    # Piper's renders are randomised and the model is not sure of every cut one on a narrowband line
-    # (one run in several put 2 of 5 above 0.5 at 8 kHz): the thresholds get a margin, the ranking less.
-    assert sum(p > 0.5 for p in complete) >= len(SENTENCES) - 1
-    assert sum(p < 0.5 for p in cut) >= len(SENTENCES) - 2
-    assert sum(w > c for w, c in zip(complete, cut, strict=True)) >= len(SENTENCES) - 1
+    # Fixed renders (tests/turn/speech.py); the model is not sure of every cut one ("Please cancel my
+    # appointment on" scores 0.68 at 16 kHz), so one cut sentence may read finished, never a whole one.
+    assert all(p > 0.5 for p in complete), complete
+    assert sum(p < 0.5 for p in cut) >= len(SENTENCES) - 1, cut
+    assert all(w > c for w, c in zip(complete, cut, strict=True)), (complete, cut)
     assert all(0.0 <= p <= 1.0 for p in complete + cut)
 
 
