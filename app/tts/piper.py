@@ -49,8 +49,9 @@ class PiperTTS:
         self._voice = PiperVoice(
             config=config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=path.parent
         )
-        fixed = {} if varied else {"noise_scale": 0.0, "noise_w_scale": 0.0}
-        self._synthesis = SynthesisConfig(length_scale=length_scale, **fixed)
+        self._synthesis = SynthesisConfig(length_scale=length_scale)
+        if not varied:
+            self._synthesis = SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
         self._lock = os_lock()
         self._voice_id = f"piper:{path.stem}:{length_scale or 1}" + ("" if varied else ":fixed")
 
