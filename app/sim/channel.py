@@ -86,6 +86,7 @@ class Channel:
         self.hit_dialplan = hit_dialplan
         self.line_echo = line_echo
         """The echo of the caller's line, mixed into the read direction (None: a clean line)."""
+        self.rtp_ends_with_audio = False
         self.state = "CS_NEW"
         self.call_state = "DOWN"
         self.answer_state = "ringing"
@@ -287,6 +288,7 @@ class Channel:
                 caller_audio=self.caller_audio,
                 recording_path=self.recording_path,
                 echo=self.line_echo,
+                rtp_ends_with_audio=self.rtp_ends_with_audio,
             )
             self.media.start()
 

@@ -91,6 +91,7 @@ class ChannelMedia:
         caller_audio: Path | None,
         recording_path: Path | None,
         echo: LineEcho | None = None,
+        rtp_ends_with_audio: bool = False,
     ) -> None:
         if rate % 50:
             raise ValueError(f"rate {rate} does not divide into 20 ms frames")
@@ -108,6 +109,9 @@ class ChannelMedia:
         self._stopped = False
         self._frame_waiters: list[tuple[int, gevent.event.Event]] = []
         self._echo = _EchoPath(echo, rate) if echo is not None else None
+        self._rtp_arriving = True
+        self.rtp_ends_with_audio = rtp_ends_with_audio
+        """The caller's RTP stops when its WAV ends (what SIPp's rtp_stream does)."""
         self.max_late_ms = 0.0
         """The most a frame was produced after its due time (a busy process delays the clock greenlet);
         timestamps taken on the wall clock can disagree with the recording by up to this much."""
@@ -160,6 +164,20 @@ class ChannelMedia:
             return None
         return self._current
 
+    @property
+    def rtp_arriving(self) -> bool:
+        """Whether the caller's packets arrive; while they do not, FreeSWITCH's read blocks (see advance_frame)."""
+        return self._rtp_arriving
+
+    def stop_rtp(self) -> None:
+        """The caller's RTP stops from the next frame on (its audio is lost, not delayed)."""
+        self._rtp_arriving = False
+
+    def resume_rtp(self) -> None:
+        """The caller's RTP arrives again from the next frame on."""
+        self.rtp_ends_with_audio = False
+        self._rtp_arriving = True
+
     def set_caller_source(self, source: CallerSource) -> None:
         """Take the caller's audio from ``source`` from the next frame on (instead of the WAV)."""
         self._caller_source = source
@@ -209,6 +227,10 @@ class ChannelMedia:
             read = self._caller_source.read_frame(self.frame_samples)
         else:
             read = self._caller[offset : offset + self.frame_samples]
+            if self.rtp_ends_with_audio and offset >= self._caller.shape[0]:
+                self._rtp_arriving = False
+        if not self._rtp_arriving:
+            read = np.zeros(0, np.int16)
         if read.shape[0] < self.frame_samples:
             read = np.concatenate([read, np.zeros(self.frame_samples - read.shape[0], np.int16)])
         write = self._current.next_frame(self.frame_samples, offset) if self._current else None
@@ -222,7 +244,11 @@ class ChannelMedia:
         if self.recording_path is not None:
             right = write if write is not None else np.zeros(self.frame_samples, np.int16)
             self._recorded.append(np.stack([read, right], axis=1))
-        for bug in list(self._bugs):
+        # Without packets the read of a parked channel (switch_ivr_park) waits in switch_rtp.c (DATAWAIT), so
+        # its media bugs get nothing; a playing file reads with SWITCH_IO_FLAG_SINGLE_READ, gets CNG frames
+        # (silence for the bugs) and goes on writing, so the bugs still get frames while it plays.
+        fed = self._bugs if self._rtp_arriving or write is not None else []
+        for bug in list(fed):
             try:
                 bug.on_media_frame(read, write)
             except Exception:

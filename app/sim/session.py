@@ -146,7 +146,7 @@ class Session:
         expires, timeout_cause = self._take_park_timeout()
         channel.fire("CHANNEL_PARK", ORIGIN_PARK)
         while channel.is_up and channel.pending_transfer is None and not self.park_released:
-            if not channel.messages.empty():
+            if self._parked_message_ready():
                 self.handle(channel.messages.get_nowait())
                 continue
             if expires is not None and time.monotonic() >= expires:
@@ -154,10 +154,17 @@ class Session:
                 channel.hangup(timeout_cause)
                 break
             channel.wakeup.clear()
-            if channel.messages.empty() and channel.is_up and not self.park_released:
+            if not self._parked_message_ready() and channel.is_up and not self.park_released:
                 channel.wakeup.wait(None if expires is None else max(0.0, expires - time.monotonic()))
         self.drain_messages()
         channel.fire("CHANNEL_UNPARK", ORIGIN_UNPARK)
+
+    def _parked_message_ready(self) -> bool:
+        """A message is queued and the park loop is turning: it runs between frames read from the caller,
+        and that read waits while no RTP arrives (tests/realswitch/test_no_rtp.py)."""
+        media = self.channel.media
+        rtp_stopped = media is not None and not media.stopped and not media.rtp_arriving
+        return not self.channel.messages.empty() and not rtp_stopped
 
     def _take_park_timeout(self) -> tuple[float | None, str]:
         """switch_ivr_park reads ``park_timeout`` (``<seconds>[:<cause>]``) once and unsets it.

@@ -33,7 +33,7 @@ from app.sim.channel import Channel
 from app.sim.events import EventBus
 from app.sim.listener import Listener
 from app.sim.loopback import Loopback
-from app.sim.media import LineEcho
+from app.sim.media import ChannelMedia, LineEcho
 from app.sim.originate import Endpoint, Originator
 from app.sim.profile import CallerProfile
 from app.sim.session import DialplanApps, Session
@@ -116,6 +116,21 @@ class SimCall:
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         """The caller hangs up (a BYE from the far end)."""
         self.channel.spawn(self.channel.hangup, cause)
+
+    def stop_rtp(self) -> None:
+        """The caller's RTP stops (the call must be answered): a parked channel stops running what is queued."""
+        self._answered_media().stop_rtp()
+
+    def resume_rtp(self) -> None:
+        """The caller's RTP comes back: what was queued meanwhile runs, in order."""
+        self._answered_media().resume_rtp()
+        self.channel.wakeup.set()
+
+    def _answered_media(self) -> ChannelMedia:
+        media = self.channel.media
+        if media is None:
+            raise RuntimeError(f"{self.uuid}: no media yet (not answered)")
+        return media
 
     def send_dtmf(self, digits: str, duration: int = 2240) -> None:
         """The caller presses keys (RFC 2833): one DTMF event per digit."""
@@ -310,11 +325,13 @@ class FakeSwitch:
         context: str = "public",
         channel_name: str | None = None,
         line_echo: LineEcho | None = None,
+        rtp_ends_with_audio: bool = False,
     ) -> SimCall:
         """An inbound SIP call arrives; with ``socket`` its dialplan is ``socket <arg>`` then hangup.
 
         Without ``socket`` the stand-in's dialplan decides (no route: NO_ROUTE_DESTINATION).
         ``line_echo`` (default: the switch's) mixes the echo of what is played into the caller's audio.
+        ``rtp_ends_with_audio``: the caller sends no RTP once ``caller_audio`` ends, as SIPp's rtp_stream.
         """
         call_uuid = str(uuid_module.uuid4())
         name = channel_name or f"sofia/internal/{caller_id_number}@127.0.0.1:5060"
@@ -341,6 +358,7 @@ class FakeSwitch:
         # An INVITE received: FreeSWITCH's inbound sofia channel is RINGING from the start (every real
         # capture's connect reply says so: outbound-socket-call, realswitch-did-call).
         channel.call_state = "RINGING"
+        channel.rtp_ends_with_audio = rtp_ends_with_audio
         for key, value in _sofia_inbound_variables(channel, destination).items():
             channel.set_var(key, value)
         for key, value in (variables or {}).items():
