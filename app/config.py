@@ -86,9 +86,9 @@ class Settings(BaseSettings, CallLogSettings, TurnSettings):
     # Render the scripted flow's reply to the worker's early transcript while the end of the caller's turn
     # is still being decided, so the reply's audio is ready when it is.
     rehearse_replies: bool = True
-    # How sentences are queued on the channel: "broadcast" (api uuid_broadcast) or "execute" (sendmsg
-    # execute playback: no five lead frames, about 100 ms sooner).
-    playback_command: Literal["broadcast", "execute"] = "broadcast"
+    # How sentences are queued on the channel: "execute" (sendmsg execute playback) or "broadcast" (api
+    # uuid_broadcast, which first waits five lead frames: ~100 ms later on FreeSWITCH 1.10.12, measured).
+    playback_command: Literal["broadcast", "execute"] = "execute"
     # Where Transfer actions send calls: an extension in this dialplan context, or a SIP URI via this profile.
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"

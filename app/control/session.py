@@ -61,7 +61,7 @@ class SessionPolicy:
     barge_in_min_words: int = 0  # 0: the worker's echo-guarded speech_started is enough to stop the agent
     barge_in_pause: bool = True  # pause the agent at the caller's speech onset, before deciding
     rehearse_replies: bool = True  # render the reply to the worker's hypothesis before the end of turn
-    playback_command: str = "broadcast"  # "broadcast": api uuid_broadcast; "execute": sendmsg playback
+    playback_command: str = "execute"  # "execute": sendmsg playback; "broadcast": api uuid_broadcast
     transfer_context: str = "default"
     transfer_sip_profile: str = "external"
 

@@ -48,7 +48,10 @@ def test_a_caller_who_says_nothing_is_greeted_prompted_and_hung_up_on(
     ]
     greeting = turns[0].timings or {}
     assert greeting["trigger"] == "call_started"
-    assert 0 <= greeting["first_audio_ms"] <= greeting["broadcast_sent_ms"] <= greeting["playback_started_ms"]
+    assert 0 <= greeting["first_audio_ms"] <= greeting["broadcast_sent_ms"]
+    # PLAYBACK_START carries FreeSWITCH's own clock, which read 2 ms behind ours on one real run: the two
+    # clocks are allowed a few ms, not an order.
+    assert greeting["playback_started_ms"] >= greeting["broadcast_sent_ms"] - 20
     assert all(t.heard_ms and t.heard_ms > 300 for t in turns)
     report = stack.reports.get(call.uuid)
     assert report is not None and report.rate == 8000

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from app.config import Settings
 from app.wiring import Stack
 from tests.realswitch import sipp
 from tests.realswitch.harness import RealSwitch
@@ -23,6 +24,13 @@ from tests.realswitch.waits import only_call
 pytestmark = pytest.mark.skipif(
     sipp.SIPP is None, reason="sipp is not installed (apt-get install sip-tester)"
 )
+
+
+@pytest.fixture
+def real_settings(real_settings: Settings) -> Settings:
+    """Sentences queued with ``uuid_broadcast`` (the capture realswitch-broadcast-without-rtp); the default
+    ``sendmsg`` playback is queued the same way, and the contract tests play with it."""
+    return real_settings.model_copy(update={"playback_command": "broadcast"})
 
 
 def test_nothing_queued_plays_while_the_caller_sends_no_rtp(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.config import Settings
 from app.control import actions as a
 from app.control.callinfo import CallInfo, call_info_from_channel
 from app.control.session import CallSession, Phase, SessionPolicy
@@ -17,7 +18,10 @@ from app.esl.protocol import Event, MessageReader, connect_reply_event, parse_ev
 
 NOW = datetime(2026, 11, 27, 15, 15, 7, tzinfo=UTC)
 PROMPT = Path("/srv/sounds/prompts/demo01/prompt_2s.wav")
-POLICY = SessionPolicy(media_url="ws://127.0.0.1:8090", goodbye="Bye now.", max_no_input=1)
+# The uuid_broadcast path throughout; the default sendmsg path has its own tests (playback_command="execute").
+POLICY = SessionPolicy(
+    media_url="ws://127.0.0.1:8090", goodbye="Bye now.", max_no_input=1, playback_command="broadcast"
+)
 
 
 @pytest.fixture(scope="module")
@@ -642,3 +646,10 @@ def test_sentences_can_be_queued_with_sendmsg_instead_of_uuid_broadcast(
     }
     failed = session.handle(a.CommandResult(render.tag, False, "-ERR no reply"), NOW)
     assert of(a.RecordEvent, failed)[0].detail == {"command": "playback", "reply": "-ERR no reply"}
+
+
+def test_sentences_are_queued_with_sendmsg_by_default() -> None:
+    """On FreeSWITCH 1.10.12 uuid_broadcast started each sentence ~100 ms later (bench/latency.py
+    --freeswitch, docs/benchmarks.md): the shipped default is the socket's sendmsg playback."""
+    assert SessionPolicy(media_url="ws://127.0.0.1:8090").playback_command == "execute"
+    assert Settings.model_fields["playback_command"].default == "execute"
