@@ -14,6 +14,11 @@ CALL_VARIABLE_PREFIX = "cb_var_"
 """A call's own variables (CSV columns, ``--var``) travel as channel variables ``cb_var_<name>``,
 percent-encoded, so that no value can change the originate command."""
 
+ORIGINATE_EXTENSION = "callbridge_outbound"
+ORIGINATE_CONTEXT = "callbridge_outbound"
+"""Where an originated call runs once answered: the extension of dialplan/callbridge_outbound.xml, which
+marks it ``callbridge_owned``, runs ``socket`` and parks it if the controller goes away."""
+
 
 class CallType(enum.StrEnum):
     """How the caller reached FreeSWITCH; it selects the VAD profile (SIP is noisier and later)."""

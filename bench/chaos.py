@@ -42,6 +42,7 @@ from psycogreen.gevent import patch_psycopg  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.sim.shipped_dialplan import route_originated_calls  # noqa: E402
 from app.sim.switch import Endpoint, FakeSwitch  # noqa: E402
 from bench.chaos_faults import KINDS, Injector, schedule  # noqa: E402
 from bench.chaos_proxy import Relay  # noqa: E402
@@ -191,6 +192,7 @@ def _dialplan_and_far_ends(switch: FakeSwitch, controller_port: int) -> SwitchWa
             ("hangup", "NORMAL_TEMPORARY_FAILURE"),
         ],
     )
+    route_originated_calls(switch.dialplan, "127.0.0.1", controller_port)
     switch.add_endpoint(r".", Endpoint(result="answer", answer_delay=0.5, hangup_after=CAMPAIGN_CALL_S))
     watch = SwitchWatch(switch)
     watch.outbound_planned_s = CAMPAIGN_CALL_S

@@ -292,8 +292,6 @@ def call(
         uuid=new_call_id(),
         number=e164,
         gateways=tuple(gateways) or settings.gateway_names,
-        controller_host=settings.controller_host,
-        controller_port=settings.controller_port,
         timeout=settings.originate_timeout,
         caller_id_number=settings.caller_id_number,
         caller_id_name=settings.caller_id_name,

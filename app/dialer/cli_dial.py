@@ -59,8 +59,6 @@ def dial_with_progress(
             connection.client,
             campaign_id,
             DialerConfig(
-                controller_host=settings.controller_host,
-                controller_port=settings.controller_port,
                 originate_timeout=settings.originate_timeout,
                 caller_id_number=settings.caller_id_number,
                 caller_id_name=settings.caller_id_name,

@@ -31,10 +31,8 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class DialerConfig:
-    """Process-wide dialling facts: where the controller listens, caller ID, our own rate cap."""
+    """Process-wide dialling facts: caller ID, timeouts, our own rate cap."""
 
-    controller_host: str
-    controller_port: int
     originate_timeout: int = 30
     caller_id_number: str | None = None
     caller_id_name: str | None = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from app.dialer.numbers import is_e164
-from app.domain import CALL_VARIABLE_PREFIX
+from app.domain import CALL_VARIABLE_PREFIX, ORIGINATE_CONTEXT, ORIGINATE_EXTENSION
 from app.esl import commands
 from app.esl.commands import UnsafeValue
 
@@ -33,8 +33,6 @@ class OutboundCall:
     uuid: str
     number: str
     gateways: Sequence[str]
-    controller_host: str
-    controller_port: int
     timeout: int = 30
     caller_id_number: str | None = None
     caller_id_name: str | None = None
@@ -98,11 +96,16 @@ def channel_variables_of(call: OutboundCall) -> dict[str, object]:
 
 
 def originate_command(call: OutboundCall) -> str:
-    """``originate {vars}sofia/gateway/a/N|sofia/gateway/b/N '&socket(host:port async full)'``."""
+    """``originate {vars}sofia/gateway/a/N|sofia/gateway/b/N callbridge_outbound XML callbridge_outbound``.
+
+    Not ``&socket(...)``: that runs one application, and the call hangs up when the socket goes away. The
+    extension (dialplan/callbridge_outbound.xml) runs ``socket`` to the controller the switch is configured
+    with, then parks the call for a restarted controller to take back, as the inbound extensions do.
+    """
     if call.timeout < 1:
         raise UnsafeValue("originate timeout must be at least 1 s")
     return commands.originate(
         channel_variables_of(call),
         endpoints(call.number, call.gateways),
-        commands.socket_application(call.controller_host, call.controller_port),
+        commands.dialplan_extension(ORIGINATE_EXTENSION, ORIGINATE_CONTEXT),
     )

@@ -168,8 +168,6 @@ class Dialer:
                     uuid=uuid,
                     number=claim.number,
                     gateways=self._gateways,
-                    controller_host=self._config.controller_host,
-                    controller_port=self._config.controller_port,
                     timeout=self._config.originate_timeout,
                     caller_id_number=self._caller_id,
                     caller_id_name=self._config.caller_id_name,

@@ -264,11 +264,19 @@ def channel_variables(variables: Mapping[str, object]) -> str:
 
 
 def originate(variables: Mapping[str, object], endpoints: Sequence[str], application: str) -> str:
-    """``originate {vars}ep1|ep2 <application>``: ``|`` tries the endpoints one after the other."""
+    """``originate {vars}ep1|ep2 <application>``: ``|`` tries the endpoints one after the other.
+
+    ``application`` is ``&app(args)`` (:func:`socket_application`) or ``<exten> XML <context>``
+    (:func:`dialplan_extension`)."""
     if not endpoints:
         raise UnsafeValue("originate needs at least one endpoint")
     dial = "|".join(token(ep, "endpoint") for ep in endpoints)
     return f"originate {channel_variables(variables)}{dial} {_no_control(application, 'application')}"
+
+
+def dialplan_extension(extension: str, context: str) -> str:
+    """``<exten> XML <context>``: the answered leg runs that extension of the XML dialplan."""
+    return f"{token(extension, 'extension')} XML {token(context, 'context')}"
 
 
 def socket_application(host: str, port: int, mode: str = "async full") -> str:

@@ -101,6 +101,9 @@ class Originator:
             name, _, rest = exten[1:].partition("(")
             apps: DialplanApps = [(name, rest.split(")", 1)[0])]
         else:
+            # switch_ivr_session_transfer: the leg's profile now names the extension it runs.
+            channel.profile.destination_number = exten
+            channel.profile.context = context
             apps = self.switch.dialplan.find(context, exten) or [("hangup", "NO_ROUTE_DESTINATION")]
         Session(self.switch, channel, apps, created=True).start()
         return f"+OK {channel.uuid}\n"

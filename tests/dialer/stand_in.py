@@ -17,13 +17,15 @@ from app.dialer.dialer_setup import DialerConfig, RunSummary
 from app.dialer.runner import Dialer
 from app.esl.inbound import InboundClient
 from app.esl.protocol import Event
+from app.sim.shipped_dialplan import route_originated_calls
 from app.sim.switch import FakeSwitch
 from app.store.campaigns import CampaignStore
 
 
 @contextmanager
-def controller_socket() -> Iterator[int]:
-    """A TCP server where originated calls' ``&socket(...)`` lands and stays until the far end hangs up.
+def controller_socket(switch: FakeSwitch) -> Iterator[int]:
+    """A TCP server where the switch's originated calls' ``socket`` lands and stays until the far end
+    hangs up (the shipped callbridge_outbound extension, pointed at it).
 
     The dialer's tests are about dialling; the real controller has its own tests.
     """
@@ -37,6 +39,7 @@ def controller_socket() -> Iterator[int]:
 
     server = StreamServer(("127.0.0.1", 0), hold)
     server.start()
+    route_originated_calls(switch.dialplan, "127.0.0.1", int(server.server_port))
     try:
         yield int(server.server_port)
     finally:

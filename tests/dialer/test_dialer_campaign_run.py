@@ -66,13 +66,13 @@ def test_thousand_row_campaign_completes_with_exact_counts_within_limits(
     assert (len(report.contacts), len(report.rejected)) == (GOOD, 50)
 
     monitor = SwitchMonitor()
-    with running_switch() as switch, controller_socket() as controller_port:
+    with running_switch() as switch, controller_socket(switch):
         switch.add_endpoint(alternatives(BUSY), Endpoint(result="USER_BUSY"))
         switch.add_endpoint(alternatives(NO_ANSWER), Endpoint(result="NO_ANSWER", answer_delay=0.05))
         switch.add_endpoint(alternatives(REJECTED), Endpoint(result="CALL_REJECTED"))
         switch.add_endpoint(r".", Endpoint(result="answer", hangup_after=0.25))
         watcher = monitor.connect(switch.esl_port, switch.password)
-        config = DialerConfig(controller_host="127.0.0.1", controller_port=controller_port, max_cps=1000)
+        config = DialerConfig(max_cps=1000)
         with connected_dialer(store, switch, campaign_id, config) as connected:
             summary = run_in_greenlet(connected.dialer, timeout=100)
         watcher.stop()
@@ -134,9 +134,9 @@ def test_hostile_csv_values_cannot_alter_the_dial_string(postgres_url: str) -> N
     )
     assert len(report.contacts) == len(hostile)
 
-    with running_switch() as switch, controller_socket() as controller_port:
+    with running_switch() as switch, controller_socket(switch):
         switch.add_endpoint(r".", Endpoint(result="answer", hangup_after=0.05))
-        config = DialerConfig(controller_host="127.0.0.1", controller_port=controller_port, max_cps=1000)
+        config = DialerConfig(max_cps=1000)
         with connected_dialer(store, switch, campaign_id, config) as connected:
             run_in_greenlet(connected.dialer, timeout=60)
         calls = {a.line: switch.find_call(a.uuid) for a in store.attempts(campaign_id)}

@@ -41,7 +41,7 @@ def test_killed_dialer_is_replaced_without_dialling_anyone_twice(postgres_url: s
     campaign_id, _ = import_campaign(store, csv_text(rows, ["phone"]), options, now=datetime.now(UTC))
 
     monitor = SwitchMonitor()
-    with running_switch() as switch, controller_socket() as controller_port:
+    with running_switch() as switch, controller_socket(switch) as controller_port:
         switch.add_endpoint(r".", Endpoint(result="answer", answer_delay=0.1, hangup_after=1.0))
         watcher = monitor.connect(switch.esl_port, switch.password)
         env = {
@@ -71,7 +71,7 @@ def test_killed_dialer_is_replaced_without_dialling_anyone_twice(postgres_url: s
         assert killed_with < CONTACTS, log_path.read_text()
 
         config = DialerConfig(
-            controller_host="127.0.0.1", controller_port=controller_port, max_cps=100, stale_after=1.0
+            max_cps=100, stale_after=1.0
         )
         with connected_dialer(store, switch, campaign_id, config) as connected:
             summary = run_in_greenlet(connected.dialer, timeout=60)

@@ -29,8 +29,6 @@ def make(**overrides: object) -> OutboundCall:
         "uuid": UUID,
         "number": "+12125550123",
         "gateways": ("twilio", "vonage"),
-        "controller_host": "127.0.0.1",
-        "controller_port": 8084,
     }
     values.update(overrides)
     return OutboundCall(**values)  # type: ignore[arg-type]
@@ -43,7 +41,7 @@ def test_the_full_command() -> None:
         "callbridge_direction=outbound,callbridge_callee=+12125550123,"
         "origination_caller_id_number=+12125550100,callbridge_campaign=c1,callbridge_flow=reminder}"
         "sofia/gateway/twilio/+12125550123|sofia/gateway/vonage/+12125550123 "
-        "'&socket(127.0.0.1:8084 async full)'"
+        "callbridge_outbound XML callbridge_outbound"
     )
 
 
@@ -51,9 +49,9 @@ def test_the_full_command() -> None:
 def test_hostile_values_stay_inside_their_variable(value: str) -> None:
     command = originate_command(make(variables={"name": value, "note": value}))
     assert "\n" not in command and "\r" not in command
-    head, _, application = command.rpartition(" ")
-    assert application == "full)'"  # the application is still ours, and is the last word
-    variables, dial = parse_dial_vars(head.removeprefix("originate ").rsplit(" ", 2)[0])
+    # The extension is still ours and still the last three words; no value added a word of its own.
+    assert command.endswith(" callbridge_outbound XML callbridge_outbound") and command.count(" ") == 4
+    variables, dial = parse_dial_vars(command.removeprefix("originate ").rsplit(" ", 3)[0])
     assert dial == "sofia/gateway/twilio/+12125550123|sofia/gateway/vonage/+12125550123"
     assert variables["origination_uuid"] == UUID
     assert sorted(k for k in variables if k.startswith("cb_var_")) == ["cb_var_name", "cb_var_note"]
@@ -78,7 +76,6 @@ def test_hostile_values_stay_inside_their_variable(value: str) -> None:
         {"caller_id_number": "+1,2"},
         {"caller_id_name": "Ann'}"},
         {"uuid": "not-a-uuid"},
-        {"controller_host": "1.2.3.4 async"},
         {"amd": "hangup,evil=1"},
     ],
 )

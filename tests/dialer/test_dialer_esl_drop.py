@@ -14,6 +14,7 @@ import gevent
 
 from app.dialer.campaigns import CampaignOptions, import_campaign
 from app.dialer.dialer_setup import DialerConfig
+from app.sim.shipped_dialplan import route_originated_calls
 from app.sim.switch import Endpoint
 from app.store import upgrade
 from app.store.campaigns import CampaignStore
@@ -42,9 +43,8 @@ def test_lost_originate_replies_are_reconciled_without_dialling_anyone_twice(
         with running_switch() as switch:
             # Ring a little, answer, talk for a while: the drop catches calls ringing and up.
             switch.add_endpoint(r".", Endpoint(result="answer", answer_delay=0.8, hangup_after=2.0))
+            route_originated_calls(switch.dialplan, "127.0.0.1", stack.controller_port)
             config = DialerConfig(
-                controller_host="127.0.0.1",
-                controller_port=stack.controller_port,
                 max_cps=100,
                 stale_after=5.0,
             )
@@ -67,6 +67,6 @@ def test_lost_originate_replies_are_reconciled_without_dialling_anyone_twice(
     reconciled = [a for a in attempts if a.job_result == "+OK reconciled"]
     assert reconciled, [a.job_result for a in attempts]
     # Each number was answered once at the switch: a lost reply was never taken for "try again".
-    answered_numbers = sorted(c.channel.profile.destination_number for c in answered_at_switch)
+    answered_numbers = sorted(c.channel.get_var("sip_to_user") or "" for c in answered_at_switch)
     assert len(answered_numbers) == len(set(answered_numbers)) == CONTACTS, answered_numbers
     store.close()

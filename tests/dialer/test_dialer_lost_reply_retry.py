@@ -64,7 +64,7 @@ def test_a_lost_originate_is_settled_by_asking_again_and_the_contact_is_dialled(
     )
     switch = DroppingSwitch()
     config = DialerConfig(
-        controller_host="127.0.0.1", controller_port=8084, stale_after=5.0, poll_interval=0.1
+        stale_after=5.0, poll_interval=0.1
     )
     dialer = Dialer(store, switch, campaign_id, config)
     run = gevent.spawn(dialer.run)
@@ -115,7 +115,7 @@ def test_calls_that_hung_up_while_the_socket_was_down_free_their_slots_once_it_i
     rows = [{"phone": f"212555010{i}"} for i in range(3)]
     campaign_id, _ = import_campaign(store, csv_text(rows, ["phone"]), options, now=datetime.now(UTC))
     config = DialerConfig(
-        controller_host="127.0.0.1", controller_port=8084, stale_after=30.0, poll_interval=0.1
+        stale_after=30.0, poll_interval=0.1
     )
     dialer = Dialer(store, HangupLostSwitch(), campaign_id, config)
     started = time.monotonic()

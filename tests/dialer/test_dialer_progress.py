@@ -184,7 +184,7 @@ def test_campaign_dialling_prints_progress_lines_and_the_end(
     options = CampaignOptions(name="progress", max_concurrent=2, cps=50.0, retries=0, campaign_id="progress-1")
     campaign_id, _ = import_campaign(store, csv_text(rows, ["phone"]), options, now=datetime.now(UTC))
     try:
-        with running_switch() as switch, controller_socket() as controller_port:
+        with running_switch() as switch, controller_socket(switch) as controller_port:
             switch.add_endpoint(r"\+12125550102$", Endpoint(result="USER_BUSY"))
             switch.add_endpoint(r"\+12125550103$", Endpoint(result="CALL_REJECTED"))
             switch.add_endpoint(r".", Endpoint(result="answer", hangup_after=0.3))

@@ -13,6 +13,7 @@ from app.dialer.dialstring import OutboundCall
 from app.dialer.hangups import HangupWatch
 from app.dialer.single import place_call
 from app.esl.inbound import InboundClient
+from app.sim.shipped_dialplan import route_originated_calls
 from app.sim.switch import Endpoint, FakeSwitch
 from app.wiring import Stack
 from tests.integration.conftest import SHORT_FLOW, caller_wav
@@ -27,7 +28,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def esl(switch: FakeSwitch) -> Iterator[tuple[InboundClient, HangupWatch]]:
+def esl(switch: FakeSwitch, stack: Stack) -> Iterator[tuple[InboundClient, HangupWatch]]:
+    route_originated_calls(switch.dialplan, "127.0.0.1", stack.controller_port)
     hangups = HangupWatch()
     client = InboundClient("127.0.0.1", switch.esl_port, switch.password, on_event=hangups.feed)
     client.start()
@@ -41,8 +43,6 @@ def outbound(stack: Stack, **overrides: object) -> OutboundCall:
         "uuid": str(uuid_module.uuid4()),
         "number": "+12125550123",
         "gateways": ("twilio", "vonage"),
-        "controller_host": "127.0.0.1",
-        "controller_port": stack.controller_port,
         "timeout": 10,
         "caller_id_number": "+12125550100",
         "flow": "reminder",

@@ -2,7 +2,7 @@
 
 The callee is a real SIP UA (a SIPp UAS on 127.0.0.1 streaming a WAV as RTP), reached through a copy of
 the shipped Twilio gateway pointed at it (tests/realswitch/gateway.py). FreeSWITCH dials it, runs
-``&socket`` on the answered channel, and the controller, hearing ``callbridge_direction=outbound``, has
+the callbridge_outbound extension (``socket``) on the answered channel, and the controller, hearing ``callbridge_direction=outbound``, has
 the agent speak first. The same expectations as tests/dialer/test_dialer_single_call.py has of the
 stand-in, plus what only a real switch and a real UA show: the SIP the gateway sends, the cause and
 billsec FreeSWITCH reports, and the callee's audio reaching the worker through mod_audio_stream.
@@ -47,16 +47,15 @@ def dialer_esl(real_settings: Settings, real_stack: Stack) -> Iterator[tuple[Inb
 
 
 def dial(
-    esl: tuple[InboundClient, HangupWatch], stack: Stack, gateway: str, controller_port: int
+    esl: tuple[InboundClient, HangupWatch], stack: Stack, gateway: str
 ) -> tuple[OutboundCall, CallOutcome]:
-    """Place the call as ``callbridge call NUMBER --gateway GATEWAY --wait`` does; the socket goes to the tap."""
+    """Place the call as ``callbridge call NUMBER --gateway GATEWAY --wait`` does; the switch's configured
+    controller address, where the callbridge_outbound extension sends it, is the tap."""
     client, hangups = esl
     call = OutboundCall(
         uuid=str(uuid_module.uuid4()),
         number=NUMBER,
         gateways=(gateway,),
-        controller_host="127.0.0.1",
-        controller_port=controller_port,
         timeout=10,
         caller_id_number=CALLER_ID,
     )
@@ -74,7 +73,7 @@ def test_an_answered_outbound_call_has_the_agent_speak_first_and_hang_up(
     callee = sipp_callee.answer(tmp_path / "sipp", audio_wav=caller_wav)
     try:
         with loopback_gateway(real_switch, callee.address) as gateway:
-            call, outcome = dial(dialer_esl, real_stack, gateway, real_switch.ports.controller)
+            call, outcome = dial(dialer_esl, real_stack, gateway)
             result = callee.result()
     finally:
         callee.stop()
@@ -139,7 +138,7 @@ def test_the_callee_hangs_up_during_the_call(
     callee = sipp_callee.answer(tmp_path / "sipp", audio_wav=caller_wav, hangs_up_after_ms=2500)
     try:
         with loopback_gateway(real_switch, callee.address) as gateway:
-            call, outcome = dial(dialer_esl, real_stack, gateway, real_switch.ports.controller)
+            call, outcome = dial(dialer_esl, real_stack, gateway)
             result = callee.result()
     finally:
         callee.stop()
@@ -165,7 +164,7 @@ def test_a_busy_callee_fails_the_call_with_user_busy(
     callee = sipp_callee.answer(tmp_path / "sipp", refuse_with=486)
     try:
         with loopback_gateway(real_switch, callee.address) as gateway:
-            call, outcome = dial(dialer_esl, real_stack, gateway, real_switch.ports.controller)
+            call, outcome = dial(dialer_esl, real_stack, gateway)
             result = callee.result()
     finally:
         callee.stop()

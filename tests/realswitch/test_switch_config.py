@@ -120,7 +120,9 @@ def test_nothing_of_the_sample_configuration_survives(real_switch: RealSwitch) -
     password = next(p.get("value") for p in directory.iter("param") if p.get("name") == "password")
     assert password == real_switch.user_password
     contexts = {context.get("name"): context for context in dialplan.iter("context")}
-    assert set(contexts) == {"public", "default"}
+    assert set(contexts) == {"public", "default", "callbridge_outbound"}
+    outbound = [extension.get("name") for extension in contexts["callbridge_outbound"].iter("extension")]
+    assert outbound == ["callbridge_outbound", "nothing_else"]
     public = [extension.get("name") for extension in contexts["public"].iter("extension")]
     assert public == ["callbridge_did", "reject_everything_else"]
     assert "ipv6" not in profiles
