@@ -54,7 +54,7 @@ def calls_table(inbound: CallTally, outbound: CallTally) -> list[str]:
     ]
     for name, tally in (
         ("inbound (DID, park after socket)", inbound),
-        ("campaign (originate &socket)", outbound),
+        ("campaign (originate into callbridge_outbound)", outbound),
     ):
         lines.append(
             f"| {name} | {tally.placed} | {tally.answered} | {tally.intact} | {tally.cut} | "
