@@ -62,7 +62,7 @@ class RealLine:
         """One SIPp call to the DID from caller ``1555<2000000 + number>``, answered by the server on
         ``controller_port``, waited for to its end; its uuid, found by that caller number in the server's
         call log (None: it never reached the server; SIPp's output is in the workdir). Calls to one server
-        may run at once (from greenlets: SIPp runs through gevent's subprocess)."""
+        may run at once (from greenlets: SIPp is waited for in gevent's thread pool)."""
         self.relay.target_port = controller_port
         caller = f"1555{2000000 + number}"
         result = sipp.call(

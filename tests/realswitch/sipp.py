@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+import gevent
 import numpy as np
-from gevent import subprocess as gevent_subprocess
 
 from tests.realswitch.harness import LOOPBACK, free_port
 from tests.realswitch.rtp_pcap import rtp_packets, write_pcap
@@ -227,7 +228,7 @@ def call(
 ) -> SippResult:
     """Place one call from 127.0.0.1 to ``number`` at the switch's SIP ``port`` and wait for it to end.
 
-    It runs SIPp through gevent's subprocess, so a Callbridge stack in this thread's greenlets keeps
+    It waits for SIPp in gevent's thread pool, so a Callbridge stack in this thread's greenlets keeps
     answering while the call goes on.
     """
     if SIPP is None:
@@ -263,9 +264,21 @@ def call(
         "-trace_msg", "-message_file", str(messages),
         "-nostdin",
     ]  # fmt: skip
-    # gevent's subprocess: the stack under test runs in greenlets of this same thread.
-    completed = gevent_subprocess.run(
-        command, cwd=workdir, capture_output=True, text=True, timeout=timeout_s + 15, check=False
+    # Waited for in a thread of gevent's pool, so the stack under test keeps running in this thread's
+    # greenlets. Not gevent.subprocess: its child watcher reaps every child of the test process from then
+    # on, and a test's own subprocess.Popen then reads exit status 0 for a process it SIGKILLed.
+    completed = (
+        gevent.get_hub()
+        .threadpool.spawn(
+            subprocess.run,
+            command,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s + 15,
+            check=False,
+        )
+        .get()
     )
     return SippResult(
         returncode=completed.returncode,

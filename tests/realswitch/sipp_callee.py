@@ -6,17 +6,18 @@ The UAS listens on 127.0.0.1 (a port of its own), answers the INVITE FreeSWITCH 
 BYE (``hangs_up_after_ms=None``) or sends its own BYE that many milliseconds after the ACK. With
 ``refuse_with`` it answers the INVITE with that final status instead (486 Busy Here, ...).
 
-It runs in the background (gevent's subprocess) while the test originates the call; :meth:`Callee.result`
+It runs in the background (waited for in gevent's thread pool) while the test originates the call; :meth:`Callee.result`
 waits for SIPp to end.
 """
 
 from __future__ import annotations
 
 import socket
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gevent import subprocess as gevent_subprocess
+import gevent
 
 from tests.polling import until
 from tests.realswitch.harness import LOOPBACK, free_port
@@ -181,7 +182,7 @@ class Callee:
 
     port: int
     workdir: Path
-    process: gevent_subprocess.Popen[str]
+    process: subprocess.Popen[str]
     timeout_s: float
 
     @property
@@ -191,11 +192,13 @@ class Callee:
 
     def result(self) -> SippResult:
         """Wait for SIPp to end (it takes one call) and say how it went."""
+        # In gevent's thread pool, not gevent.subprocess (see sipp.call): the stack keeps running meanwhile.
+        pool = gevent.get_hub().threadpool
         try:
-            stdout, stderr = self.process.communicate(timeout=self.timeout_s + 15)
-        except gevent_subprocess.TimeoutExpired:
+            stdout, stderr = pool.spawn(self.process.communicate, timeout=self.timeout_s + 15).get()
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            stdout, stderr = self.process.communicate()
+            stdout, stderr = pool.spawn(self.process.communicate).get()
         messages = self.workdir / "messages.log"
         return SippResult(
             returncode=self.process.returncode,
@@ -208,7 +211,7 @@ class Callee:
         """Kill SIPp if it still runs (a test that failed before the call ended)."""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait(5)
+            gevent.get_hub().threadpool.spawn(self.process.wait, 5).get()
 
 
 def answer(
@@ -246,8 +249,8 @@ def answer(
         "-trace_msg", "-message_file", str(workdir / "messages.log"),
         "-nostdin",
     ]  # fmt: skip
-    process = gevent_subprocess.Popen(
-        command, cwd=workdir, stdout=gevent_subprocess.PIPE, stderr=gevent_subprocess.PIPE, text=True
+    process = subprocess.Popen(
+        command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     callee = Callee(port, workdir, process, timeout_s)
     until(lambda: _udp_port_taken(port) or process.poll() is not None, 10, "SIPp's UAS to listen")
