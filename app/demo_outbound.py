@@ -32,6 +32,7 @@ from app.dialer.cli_dial import EslConnection, dial_with_progress
 from app.dialer.cli_import import import_file
 from app.dialer.status_view import print_table, status_records
 from app.dialog.factory import build_brain, packaged_flow
+from app.sim.shipped_dialplan import route_originated_calls
 from app.sim.switch import Endpoint, FakeSwitch, LineEcho
 from app.store import CallLog, upgrade
 from app.store.campaigns import CampaignStore
@@ -151,6 +152,8 @@ def run_outbound_demo(
         program_far_ends(switch, stack.speech.directory)
         switch.start()
         stack.start(advertise_bound_media=True)
+        # What dialplan/callbridge_outbound.xml does on a real switch: answered calls reach the controller.
+        route_originated_calls(switch.dialplan, "127.0.0.1", stack.controller_port)
         dial_settings = settings.model_copy(
             update={
                 "esl_host": switch.host,
