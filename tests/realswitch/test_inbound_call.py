@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(
     sipp.SIPP is None, reason="sipp is not installed (apt-get install sip-tester)"
 )
 
+
 def test_the_public_context_refuses_any_other_number(
     real_switch: RealSwitch, real_stack: Stack, tmp_path: Path
 ) -> None:
